@@ -1,0 +1,2 @@
+def setup(plugin: object) -> None:
+    """Placeholder until the Alembic extension lands."""

@@ -1,0 +1,40 @@
+"""metaxy-orm: sample-level data versioning for multi-modal pipelines, as SQLModel tables."""
+
+from metaxy_orm.exceptions import (
+    CycleError as CycleError,
+)
+from metaxy_orm.exceptions import (
+    DuplicateFeatureError as DuplicateFeatureError,
+)
+from metaxy_orm.exceptions import (
+    FeatureNotFoundError as FeatureNotFoundError,
+)
+from metaxy_orm.exceptions import (
+    FeatureSpecError as FeatureSpecError,
+)
+from metaxy_orm.exceptions import (
+    InvalidRowsError as InvalidRowsError,
+)
+from metaxy_orm.exceptions import (
+    KeyValidationError as KeyValidationError,
+)
+from metaxy_orm.exceptions import (
+    MetaxyError as MetaxyError,
+)
+from metaxy_orm.exceptions import (
+    StoreError as StoreError,
+)
+from metaxy_orm.exceptions import (
+    UnsupportedHashAlgorithmError as UnsupportedHashAlgorithmError,
+)
+from metaxy_orm.feature import Feature as Feature
+from metaxy_orm.graph import FeatureGraph as FeatureGraph
+from metaxy_orm.hashing import HashAlgorithm as HashAlgorithm
+from metaxy_orm.keys import FeatureKey as FeatureKey
+from metaxy_orm.keys import FieldKey as FieldKey
+from metaxy_orm.spec import FeatureDep as FeatureDep
+from metaxy_orm.spec import FeatureSpec as FeatureSpec
+from metaxy_orm.spec import FieldDep as FieldDep
+from metaxy_orm.spec import FieldSpec as FieldSpec
+
+__version__ = "0.1.0"

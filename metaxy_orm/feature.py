@@ -1,0 +1,200 @@
+"""``Feature``: a SQLModel class that is also a node of the feature graph.
+
+``class Video(mx.Feature, table=True, spec=mx.FeatureSpec(...))`` is all a user writes. At class
+definition the metaclass checks the spec against the graph, injects the system columns with
+their SQL types, the composite primary key (id columns, ``metaxy_data_version``,
+``metaxy_created_at``) and the index that serves "latest row per sample", then registers the
+class. Every check runs *before* SQLModel builds the table, so a rejected class leaves neither a
+half-registered feature nor a stray table in ``SQLModel.metadata``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+from sqlmodel.main import SQLModelMetaclass
+
+from metaxy_orm.columns import CREATED_AT, DATA_VERSION, RESERVED_PREFIX, system_columns
+from metaxy_orm.exceptions import FeatureSpecError
+from metaxy_orm.graph import FeatureGraph
+from metaxy_orm.spec import FeatureSpec
+
+if TYPE_CHECKING:
+    from metaxy_orm.keys import FeatureKey
+
+__all__ = ["Feature", "FeatureMeta"]
+
+_MAX_IDENTIFIER = 63  # PostgreSQL's limit; the strictest of our backends
+
+
+def _identifier(name: str) -> str:
+    """Shorten a generated constraint name to the identifier limit, keeping it unique."""
+    if len(name) <= _MAX_IDENTIFIER:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    return f"{name[: _MAX_IDENTIFIER - 9]}_{digest}"
+
+
+def _declared_columns(class_dict: dict[str, Any], bases: tuple[type, ...]) -> dict[str, str]:
+    """Column name -> where it was declared, for the class body and its model bases."""
+    found: dict[str, str] = {}
+    for base in reversed(bases):
+        fields = getattr(base, "model_fields", None)
+        if not fields or getattr(base, "__metaxy_spec__", None) is not None:
+            continue
+        for name in fields:
+            found[name] = f"base class {base.__qualname__}"
+    for name in class_dict.get("__annotations__", {}):
+        found[name] = "the class body"
+    return found
+
+
+def _check_columns(spec: FeatureSpec, class_name: str, columns: dict[str, str]) -> None:
+    where = f"feature '{spec.key}' (class {class_name})"
+    for name, origin in columns.items():
+        if name.startswith(RESERVED_PREFIX):
+            raise FeatureSpecError(
+                f"{where}: column '{name}' (declared in {origin}) clashes with the system "
+                f"columns; names starting with '{RESERVED_PREFIX}' are reserved for metaxy-orm. "
+                "Rename the column."
+            )
+    missing = [c for c in spec.id_columns if c not in columns]
+    if missing:
+        hint = ", ".join(f"`{c}: str`" for c in missing)
+        raise FeatureSpecError(
+            f"{where}: id column(s) {missing} are not declared on the class. Declare them, "
+            f"e.g. {hint}."
+        )
+
+
+def _inject_system_columns(spec: FeatureSpec, class_dict: dict[str, Any]) -> None:
+    annotations = dict(class_dict.get("__annotations__", {}))
+    for column in system_columns(spec.field_keys):
+        annotations[column.name] = column.python_type | None
+        class_dict[column.name] = Field(
+            default=None, sa_type=column.sa_type, nullable=column.nullable
+        )
+    class_dict["__annotations__"] = annotations
+
+
+def _table_args(spec: FeatureSpec, table_name: str, user_args: Any) -> tuple[Any, ...]:
+    primary_key = sa.PrimaryKeyConstraint(
+        *spec.id_columns, DATA_VERSION, CREATED_AT, name=_identifier(f"pk_{table_name}")
+    )
+    latest = sa.Index(_identifier(f"ix_{table_name}_metaxy_latest"), *spec.id_columns, CREATED_AT)
+    if user_args is None:
+        return (primary_key, latest)
+    if isinstance(user_args, dict):
+        return (primary_key, latest, user_args)
+    if isinstance(user_args, tuple):
+        if user_args and isinstance(user_args[-1], dict):
+            return (*user_args[:-1], primary_key, latest, user_args[-1])
+        return (*user_args, primary_key, latest)
+    raise FeatureSpecError(
+        f"feature '{spec.key}': __table_args__ must be a tuple or a dict, "
+        f"got {type(user_args).__name__}"
+    )
+
+
+class FeatureMeta(SQLModelMetaclass):
+    """Metaclass of :class:`Feature`: takes the ``spec=`` class keyword."""
+
+    def __new__(
+        mcls,
+        name: str,
+        bases: tuple[type[Any], ...],
+        class_dict: dict[str, Any],
+        *,
+        spec: FeatureSpec | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        if spec is None:
+            return super().__new__(mcls, name, bases, class_dict, **kwargs)
+        if not isinstance(spec, FeatureSpec):
+            raise FeatureSpecError(
+                f"class {name}: spec= must be a FeatureSpec, got {type(spec).__name__}"
+            )
+        graph = FeatureGraph.get_active()
+        graph.check_feature(spec)
+        _check_columns(spec, name, _declared_columns(class_dict, bases))
+        class_dict["__metaxy_spec__"] = spec
+        class_dict["__metaxy_graph__"] = graph
+        if kwargs.get("table") is True:
+            table_name = class_dict.setdefault("__tablename__", spec.key.table_name)
+            if not isinstance(table_name, str):
+                table_name = spec.key.table_name
+            class_dict["__table_args__"] = _table_args(
+                spec, table_name, class_dict.get("__table_args__")
+            )
+            _inject_system_columns(spec, class_dict)
+        cls = super().__new__(mcls, name, bases, class_dict, **kwargs)
+        table = getattr(cls, "__table__", None)
+        if isinstance(table, sa.Table):
+            for column in spec.id_columns:
+                table.c[column].nullable = False  # part of the primary key
+        graph.add_feature(cls)
+        return cls
+
+    def __init__(
+        self,
+        classname: str,
+        bases: tuple[type, ...],
+        dict_: dict[str, Any],
+        *,
+        spec: FeatureSpec | None = None,
+        **kw: Any,
+    ) -> None:
+        super().__init__(classname, bases, dict_, **kw)  # `spec` is not SQLModel's
+
+
+class Feature(SQLModel, metaclass=FeatureMeta):
+    """Base class of features. Subclass it with ``table=True`` and ``spec=FeatureSpec(...)``.
+
+    A subclass without ``spec=`` is an abstract base that shares columns between features.
+    """
+
+    __metaxy_spec__: ClassVar[FeatureSpec]
+    __metaxy_graph__: ClassVar[FeatureGraph]
+
+    @classmethod
+    def _spec_or_raise(cls) -> FeatureSpec:
+        spec = cls.__dict__.get("__metaxy_spec__")
+        if not isinstance(spec, FeatureSpec):
+            raise FeatureSpecError(
+                f"class {cls.__qualname__} is not a feature: define it with spec=FeatureSpec(...)"
+            )
+        return spec
+
+    @classmethod
+    def feature_spec(cls) -> FeatureSpec:
+        """The spec this class was defined with."""
+        return cls._spec_or_raise()
+
+    @classmethod
+    def feature_key(cls) -> FeatureKey:
+        return cls._spec_or_raise().key
+
+    @classmethod
+    def feature_graph(cls) -> FeatureGraph:
+        """The graph this feature was registered in."""
+        cls._spec_or_raise()
+        return cls.__metaxy_graph__
+
+    @classmethod
+    def feature_version(cls, *, hash_truncation_length: int | None = None) -> str:
+        """The feature's version: changes whenever one of its fields' versions does."""
+        key = cls.feature_key()
+        return cls.__metaxy_graph__.feature_version(
+            key, hash_truncation_length=hash_truncation_length
+        )
+
+    @classmethod
+    def field_versions(cls, *, hash_truncation_length: int | None = None) -> dict[str, str]:
+        """Field key -> field version, sorted by field key."""
+        key = cls.feature_key()
+        return cls.__metaxy_graph__.field_versions(
+            key, hash_truncation_length=hash_truncation_length
+        )
