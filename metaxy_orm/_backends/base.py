@@ -1,0 +1,82 @@
+"""The backend protocol, with portable SQLAlchemy implementations of every step.
+
+Subclasses override what their database does better (bulk loading, fetching into Arrow, the
+latest-row query) and declare the hash algorithms they compute in SQL.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import polars as pl
+import sqlalchemy as sa
+
+from metaxy_orm.frames import polars_schema
+from metaxy_orm.hashing import SQL_ALGORITHMS, HashAlgorithm
+
+__all__ = ["Backend"]
+
+
+class Backend:
+    """Portable behaviour; every method works on any SQLAlchemy dialect with window functions."""
+
+    name: ClassVar[str] = "generic"
+    hash_algorithms: ClassVar[frozenset[HashAlgorithm]] = SQL_ALGORITHMS
+
+    def prepare(self, conn: sa.Connection) -> None:
+        """Make a connection ready for our SQL (e.g. register hash functions)."""
+
+    # -- queries ---------------------------------------------------------------------------
+
+    def latest_rows(
+        self,
+        table: sa.FromClause,
+        id_columns: Sequence[str],
+        columns: Sequence[sa.ColumnElement[Any]],
+        created_at: str,
+    ) -> sa.Select[Any]:
+        """The latest row per sample (by ``created_at``), projected onto ``columns``."""
+        ids = [table.c[c] for c in id_columns]
+        rank = (
+            sa.func.row_number()
+            .over(partition_by=ids, order_by=table.c[created_at].desc())
+            .label("__mx_rank")
+        )
+        ranked = sa.select(*columns, rank).subquery("__mx_ranked")
+        return sa.select(*(ranked.c[str(c.key)] for c in columns)).where(ranked.c["__mx_rank"] == 1)
+
+    # -- data in and out -------------------------------------------------------------------
+
+    def fetch_frame(self, conn: sa.Connection, stmt: sa.Select[Any]) -> pl.DataFrame:
+        """Run a select and return its rows as a Polars frame with the select's dtypes."""
+        schema = polars_schema(list(stmt.selected_columns))
+        result = conn.execute(stmt)
+        rows = result.fetchall()
+        return pl.DataFrame(rows, schema=schema, orient="row")
+
+    def bulk_insert(self, conn: sa.Connection, table: sa.Table, frame: pl.DataFrame) -> None:
+        """Append every row of ``frame`` (columns named as in ``table``) in one statement."""
+        if frame.height:
+            conn.execute(sa.insert(table), frame.to_dicts())
+
+    def upload(
+        self, conn: sa.Connection, frame: pl.DataFrame, types: dict[str, Any]
+    ) -> sa.TableClause:
+        """Make a frame visible to SQL on this connection, as a temporary table."""
+        name = f"__mx_upload_{uuid.uuid4().hex[:12]}"
+        temp = sa.Table(
+            name,
+            sa.MetaData(),
+            *(sa.Column(col, types[col]) for col in frame.columns),
+            prefixes=["TEMPORARY"],
+        )
+        temp.create(conn)
+        self.bulk_insert(conn, temp, frame)
+        return temp
+
+    def discard(self, conn: sa.Connection, table: sa.TableClause) -> None:
+        """Drop what :meth:`upload` created."""
+        if isinstance(table, sa.Table):
+            table.drop(conn)

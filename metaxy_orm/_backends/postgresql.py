@@ -1,0 +1,95 @@
+"""PostgreSQL (psycopg 3): COPY for bulk loads and for large results, DISTINCT ON for latest rows.
+
+Other drivers fall back to the portable implementations of :class:`Backend`.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import polars as pl
+import sqlalchemy as sa
+
+from metaxy_orm._backends.base import Backend
+from metaxy_orm.frames import polars_schema
+
+__all__ = ["PostgreSQLBackend"]
+
+_CHUNK_ROWS = 200_000
+_CSV_SAFE = (pl.String, pl.Int64, pl.Int32, pl.Float64)
+
+
+def _psycopg(conn: sa.Connection) -> Any | None:
+    return conn.connection.driver_connection if conn.dialect.driver == "psycopg" else None
+
+
+def _csv_ready(frame: pl.DataFrame) -> pl.DataFrame:
+    """Cast columns whose CSV form PostgreSQL would misread to unambiguous text."""
+    casts = []
+    for name, dtype in frame.schema.items():
+        if isinstance(dtype, pl.Datetime):
+            value = pl.col(name)
+            if dtype.time_zone is None:
+                text = value.dt.strftime("%Y-%m-%d %H:%M:%S%.6f")
+            else:
+                text = value.dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%d %H:%M:%S%.6f+00")
+            casts.append(text.alias(name))
+    return frame.with_columns(casts) if casts else frame
+
+
+class PostgreSQLBackend(Backend):
+    name: ClassVar[str] = "postgresql"
+
+    def latest_rows(
+        self,
+        table: sa.FromClause,
+        id_columns: Sequence[str],
+        columns: Sequence[sa.ColumnElement[Any]],
+        created_at: str,
+    ) -> sa.Select[Any]:
+        ids = [table.c[c] for c in id_columns]
+        return sa.select(*columns).distinct(*ids).order_by(*ids, table.c[created_at].desc())
+
+    def bulk_insert(self, conn: sa.Connection, table: sa.Table, frame: pl.DataFrame) -> None:
+        raw = _psycopg(conn)
+        if raw is None:
+            return super().bulk_insert(conn, table, frame)
+        if not frame.height:
+            return None
+        from psycopg import sql
+
+        target = (
+            sql.Identifier(table.schema, table.name) if table.schema else sql.Identifier(table.name)
+        )
+        statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
+            target, sql.SQL(", ").join(sql.Identifier(c) for c in frame.columns)
+        )
+        ready = _csv_ready(frame)
+        with raw.cursor() as cursor, cursor.copy(statement) as copy:
+            for offset in range(0, ready.height, _CHUNK_ROWS):
+                buffer = io.BytesIO()
+                ready.slice(offset, _CHUNK_ROWS).write_csv(buffer, include_header=False)
+                copy.write(buffer.getvalue())
+        return None
+
+    def fetch_frame(self, conn: sa.Connection, stmt: sa.Select[Any]) -> pl.DataFrame:
+        schema = polars_schema(list(stmt.selected_columns))
+        raw = _psycopg(conn)
+        if raw is None or not all(isinstance(t, _CSV_SAFE) for t in schema.values()):
+            return super().fetch_frame(conn, stmt)
+        query = str(stmt.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+        buffer = io.BytesIO()
+        with raw.cursor() as cursor, cursor.copy(f"COPY ({query}) TO STDOUT (FORMAT csv)") as copy:
+            for block in copy:
+                buffer.write(block)
+        if not buffer.tell():
+            return pl.DataFrame(schema=schema)
+        buffer.seek(0)
+        return pl.read_csv(
+            buffer,
+            has_header=False,
+            new_columns=list(schema),
+            schema=schema,
+        )

@@ -1,0 +1,200 @@
+"""Checking and completing a batch of rows before ``write`` appends it.
+
+Everything here is vectorised Polars: a batch is refused as a whole, with an error naming the
+feature and the column or sample at fault, before a single row reaches the database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+import sqlalchemy as sa
+from sqlalchemy.sql.schema import ScalarElementColumnDefault
+
+from metaxy_orm.columns import (
+    CREATED_AT,
+    DATA_VERSION,
+    FEATURE_VERSION,
+    MATERIALIZATION_ID,
+    PROVENANCE,
+    SNAPSHOT_VERSION,
+    data_version_column,
+    provenance_column,
+)
+from metaxy_orm.exceptions import InvalidRowsError
+from metaxy_orm.frames import polars_dtype
+from metaxy_orm.hashing import polars_hash_parts
+
+if TYPE_CHECKING:
+    from metaxy_orm.resolve import HashSettings
+    from metaxy_orm.spec import FeatureSpec
+
+__all__ = ["BatchContext", "prepare_batch"]
+
+#: Filled by the store on every write; values in the batch are replaced.
+_STORE_FILLED = (FEATURE_VERSION, SNAPSHOT_VERSION, CREATED_AT)
+
+
+class BatchContext:
+    """What :func:`prepare_batch` needs to know about the feature being written."""
+
+    def __init__(
+        self,
+        spec: FeatureSpec,
+        table: sa.Table,
+        settings: HashSettings,
+        feature_version: str,
+        snapshot_version: str,
+        droppable: set[str],
+    ) -> None:
+        self.spec = spec
+        self.table = table
+        self.settings = settings
+        self.feature_version = feature_version
+        self.snapshot_version = snapshot_version
+        self.droppable = droppable  # increment-only columns (FeatureDep.select outputs)
+        self.fields = sorted(spec.field_keys, key=str)
+        self.where = f"write to feature '{spec.key}'"
+
+    def error(self, message: str) -> InvalidRowsError:
+        return InvalidRowsError(f"{self.where}: {message}; nothing was written")
+
+
+def _sample(frame: pl.DataFrame, mask: pl.Expr, ids: list[str]) -> str:
+    row = frame.filter(mask).select(ids).row(0, named=True)
+    return ", ".join(f"{k}={v!r}" for k, v in row.items())
+
+
+def _check_columns(frame: pl.DataFrame, ctx: BatchContext) -> pl.DataFrame:
+    table_columns = set(ctx.table.c.keys())
+    unknown = [c for c in frame.columns if c not in table_columns and c not in ctx.droppable]
+    if unknown:
+        raise ctx.error(
+            f"column(s) {unknown} are not columns of table '{ctx.table.name}' "
+            f"(columns: {sorted(table_columns)})"
+        )
+    frame = frame.drop([c for c in frame.columns if c not in table_columns])
+    ids = list(ctx.spec.id_columns)
+    missing_ids = [c for c in ids if c not in frame.columns]
+    if missing_ids:
+        raise ctx.error(f"missing id column(s) {missing_ids}")
+    provenance = [provenance_column(f) for f in ctx.fields]
+    missing = [c for c in provenance if c not in frame.columns]
+    if missing:
+        raise ctx.error(
+            f"missing provenance column(s) {missing}; take them from resolve_update() "
+            "(or, for a root feature, from your samples)"
+        )
+    for column in [*ids, *provenance]:
+        nulls = frame[column].null_count()
+        if nulls:
+            raise ctx.error(f"column '{column}' has {nulls} null value(s)")
+    return frame
+
+
+def _cast_types(frame: pl.DataFrame, ctx: BatchContext) -> pl.DataFrame:
+    casts = []
+    for name, dtype in frame.schema.items():
+        target = polars_dtype(ctx.table.c[name].type)
+        if isinstance(target, pl.Object) or dtype == target or name in _STORE_FILLED:
+            continue
+        try:
+            frame.select(pl.col(name).cast(target, strict=True))
+        except (pl.exceptions.InvalidOperationError, pl.exceptions.ComputeError) as exc:
+            raise ctx.error(
+                f"column '{name}' must hold {target} values, got {dtype}: {exc}"
+            ) from None
+        casts.append(pl.col(name).cast(target))
+    return frame.with_columns(casts) if casts else frame
+
+
+def _check_unique(frame: pl.DataFrame, ctx: BatchContext) -> None:
+    ids = list(ctx.spec.id_columns)
+    dupes = frame.select(pl.struct(ids).is_duplicated().alias("d"))["d"]
+    if dupes.any():
+        first = _sample(frame, pl.struct(ids).is_duplicated(), ids)
+        raise ctx.error(
+            f"the same sample appears {int(dupes.sum())} times ({first}); "
+            "a batch holds at most one row per sample"
+        )
+
+
+def _fill_defaults(frame: pl.DataFrame, ctx: BatchContext) -> pl.DataFrame:
+    """Apply scalar column defaults that a bulk load would otherwise skip."""
+    additions = []
+    system = {c.name for c in ctx.table.c if c.name.startswith("metaxy_")}
+    for column in ctx.table.c:
+        if column.name in frame.columns or column.name in system:
+            continue
+        default = column.default
+        scalar = isinstance(default, ScalarElementColumnDefault)
+        if isinstance(default, ScalarElementColumnDefault) and default.arg is not None:
+            additions.append(pl.lit(default.arg).alias(column.name))
+        elif default is not None and not scalar:
+            raise ctx.error(
+                f"column '{column.name}' has a computed default; supply its values in the batch"
+            )
+        elif not column.nullable and column.server_default is None:
+            raise ctx.error(f"missing column '{column.name}', which is NOT NULL")
+    return frame.with_columns(additions) if additions else frame
+
+
+def _hash(parts: list[pl.Expr], ctx: BatchContext) -> pl.Expr:
+    return polars_hash_parts(parts, ctx.settings.algorithm, ctx.settings.truncation)
+
+
+def _derive(frame: pl.DataFrame, ctx: BatchContext, column: str, expr: pl.Expr) -> pl.DataFrame:
+    """Set a derived column, checking it against the batch's value if it has one."""
+    if column not in frame.columns or frame[column].null_count() == frame.height:
+        return frame.with_columns(expr.alias(column))
+    check = frame.with_columns(expr.alias("__mx_expected"))
+    mismatch = pl.col(column).is_not_null() & (pl.col(column) != pl.col("__mx_expected"))
+    bad = check.filter(mismatch)
+    if bad.height:
+        raise ctx.error(
+            f"column '{column}' does not match the hash of the per-field columns for "
+            f"{bad.height} row(s) ({_sample(bad, pl.lit(True), list(ctx.spec.id_columns))}); "
+            f"leave '{column}' out and the store computes it"
+        )
+    return check.drop(column).rename({"__mx_expected": column})
+
+
+def prepare_batch(
+    frame: pl.DataFrame, ctx: BatchContext, *, materialization_id: str | None, now: dt.datetime
+) -> pl.DataFrame:
+    """Validate a batch and add every system column; returns the frame to insert."""
+    frame = _check_columns(frame, ctx)
+    frame = _cast_types(frame, ctx)
+    _check_unique(frame, ctx)
+    frame = _fill_defaults(frame, ctx)
+
+    provenance = [pl.col(provenance_column(f)) for f in ctx.fields]
+    frame = _derive(frame, ctx, PROVENANCE, _hash(provenance, ctx))
+    fills: list[pl.Expr] = []
+    for field in ctx.fields:
+        dv = data_version_column(field)
+        given = pl.col(dv) if dv in frame.columns else pl.lit(None, pl.String)
+        fills.append(pl.coalesce(given, pl.col(provenance_column(field))).alias(dv))
+    frame = frame.with_columns(fills)
+    overridden = any(
+        (frame[data_version_column(f)] != frame[provenance_column(f)]).any() for f in ctx.fields
+    )
+    data_version = (
+        _hash([pl.col(data_version_column(f)) for f in ctx.fields], ctx)
+        if overridden
+        else pl.col(PROVENANCE)
+    )
+    frame = _derive(frame, ctx, DATA_VERSION, data_version)
+    tag: Any = materialization_id
+    if tag is None and MATERIALIZATION_ID in frame.columns:
+        tag = pl.col(MATERIALIZATION_ID)
+    frame = frame.with_columns(
+        pl.lit(ctx.feature_version).alias(FEATURE_VERSION),
+        pl.lit(ctx.snapshot_version).alias(SNAPSHOT_VERSION),
+        pl.lit(now, pl.Datetime("us", "UTC")).alias(CREATED_AT),
+        (tag if isinstance(tag, pl.Expr) else pl.lit(tag, pl.String)).alias(MATERIALIZATION_ID),
+    )
+    order = [c.name for c in ctx.table.c if c.name in frame.columns]
+    return frame.select(order)
