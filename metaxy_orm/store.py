@@ -17,6 +17,7 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from metaxy_orm import operations
 from metaxy_orm._backends import Backend, backend_for
 from metaxy_orm.batch import BatchContext, prepare_batch
 from metaxy_orm.columns import CREATED_AT, PROVENANCE
@@ -254,6 +255,71 @@ class MetadataStore:
         with self._begin() as conn:
             self.backend.bulk_insert(conn, plan.table, batch)
         return batch.height
+
+    # -- data operations (what the Alembic extension runs) --------------------------------
+
+    def _snapshot_version(self, feature: type[Feature]) -> str:
+        return feature.feature_graph().versions(self.settings.truncation).snapshot_version()
+
+    def _execute_count(self, statement: sa.Executable) -> int:
+        with self._begin() as conn:
+            # rowcount of INSERT ... SELECT is only kept when asked for (SQLAlchemy 2.0.28+)
+            result = conn.execute(statement.execution_options(preserve_rowcount=True))
+            return int(result.rowcount)
+
+    def reconcile(self, feature: type[Feature], *, materialization_id: str) -> int:
+        """Move the feature's stale latest rows onto the current versions, without recomputing.
+
+        For changes that do not change outputs (a refactor, a code-version bump of a fix that
+        does not touch results): new rows keep the user's columns and carry the recomputed
+        provenance, tagged with ``materialization_id``. Reconcile upstream features first.
+        Returns the number of rows written; a second run writes nothing.
+        """
+        plan = self._plan(feature)
+        statement = operations.reconcile_statement(
+            plan,
+            snapshot_version=self._snapshot_version(feature),
+            materialization_id=materialization_id,
+            created_at=dt.datetime.now(dt.UTC),
+        )
+        return self._execute_count(statement)
+
+    def backfill(
+        self,
+        feature: type[Feature],
+        source: sa.FromClause | sa.Select[Any],
+        *,
+        materialization_id: str,
+    ) -> int:
+        """Insert rows from another table or query, with provenance computed in the database.
+
+        Samples the feature already holds up to date are skipped, so a second run writes
+        nothing. Returns the number of rows written.
+        """
+        plan = self._plan(feature)
+        statement = operations.backfill_statement(
+            plan,
+            source,
+            snapshot_version=self._snapshot_version(feature),
+            materialization_id=materialization_id,
+            created_at=dt.datetime.now(dt.UTC),
+        )
+        return self._execute_count(statement)
+
+    def cleanup(self, feature: type[Feature], *, keep_last: int = 1) -> int:
+        """Delete rows that are not among the ``keep_last`` newest of their sample.
+
+        This cannot be undone. Returns the number of rows deleted.
+        """
+        return self._execute_count(
+            operations.cleanup_statement(self._plan(feature), keep_last=keep_last)
+        )
+
+    def delete_materialization(self, feature: type[Feature], materialization_id: str) -> int:
+        """Delete the rows written under ``materialization_id`` (undoes reconcile/backfill)."""
+        return self._execute_count(
+            operations.undo_statement(self._plan(feature), materialization_id)
+        )
 
     # -- read ------------------------------------------------------------------------------
 

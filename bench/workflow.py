@@ -1,0 +1,211 @@
+"""Benchmark of the main workflow, at N samples, on one backend (one process per run).
+
+    python bench/workflow.py --backend duckdb --n 100000
+    python bench/workflow.py --all            # the whole matrix, each run in its own process
+
+Steps (seconds each): initial resolve + write of the four features of the video pipeline; an
+update where 10% of the videos change (half audio only, half frames only), resolved and written
+through the graph; a no-op resolve of every feature. Prints a table and one JSON line per run,
+with the peak RSS of the run's process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import polars as pl
+import sqlalchemy as sa
+from sqlmodel import SQLModel
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import metaxy_orm as mx
+from example_app.pipeline import VideoPipeline, define_video_pipeline
+
+T = TypeVar("T")
+POSTGRES_URL = os.environ.get(
+    "METAXY_ORM_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+MATRIX = [
+    ("duckdb", [10_000, 100_000, 1_000_000]),
+    ("postgresql", [10_000, 100_000, 1_000_000]),
+    ("sqlite", [10_000, 100_000]),
+]
+
+
+def samples(n: int, audio: set[int] | None = None, frames: set[int] | None = None) -> pl.DataFrame:
+    """Root samples, built vectorised; edited ids get another checksum for that track."""
+    idx = pl.int_range(0, n, eager=True)
+    frame = pl.DataFrame({"i": idx})
+    audio_mark = pl.col("i").is_in(sorted(audio or ())).cast(pl.String)
+    frames_mark = pl.col("i").is_in(sorted(frames or ())).cast(pl.String)
+    return frame.select(
+        pl.format("s{}", pl.col("i")).alias("sample_uid"),
+        pl.format("a{}-{}", pl.col("i"), audio_mark).alias("metaxy_provenance__audio"),
+        pl.format("f{}-{}", pl.col("i"), frames_mark).alias("metaxy_provenance__frames"),
+    )
+
+
+@contextmanager
+def database(backend: str, workdir: Path) -> Iterator[sa.Engine]:
+    if backend == "duckdb":
+        engine = sa.create_engine(f"duckdb:///{workdir / 'bench.duckdb'}")
+        yield engine
+        engine.dispose()
+    elif backend == "sqlite":
+        engine = sa.create_engine(f"sqlite:///{workdir / 'bench.sqlite'}")
+        yield engine
+        engine.dispose()
+    else:
+        schema = f"bench_{uuid.uuid4().hex[:8]}"
+        admin = sa.create_engine(POSTGRES_URL)
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+        url = sa.make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+        engine = sa.create_engine(url)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
+            with admin.begin() as conn:
+                conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+            admin.dispose()
+
+
+def timed(results: dict[str, float], name: str, fn: Callable[[], T]) -> T:
+    start = time.perf_counter()
+    value = fn()
+    results[name] = round(time.perf_counter() - start, 4)
+    return value
+
+
+def propagate(
+    store: mx.MetadataStore, p: VideoPipeline, results: dict[str, float], step: str
+) -> None:
+    for feature in p[1:]:
+        key = feature.feature_key().to_string()
+        inc = timed(results, f"{step}.resolve.{key}", lambda f=feature: store.resolve_update(f))
+        todo = inc.to_compute
+        timed(results, f"{step}.write.{key}", lambda f=feature, t=todo: store.write(f, t))
+
+
+def run(backend: str, n: int) -> dict[str, Any]:
+    pipeline = define_video_pipeline()
+    results: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp, database(backend, Path(tmp)) as engine:
+        SQLModel.metadata.create_all(engine)
+        store = mx.MetadataStore(engine)
+        start = time.perf_counter()
+
+        initial = samples(n)
+        inc = timed(
+            results, "initial.resolve.video", lambda: store.resolve_update(pipeline.video, initial)
+        )
+        timed(results, "initial.write.video", lambda: store.write(pipeline.video, inc.new))
+        propagate(store, pipeline, results, "initial")
+
+        changed = range(0, n, 10)  # 10% of the videos: half audio only, half frames only
+        audio = {i for k, i in enumerate(changed) if k % 2 == 0}
+        frames = {i for k, i in enumerate(changed) if k % 2 == 1}
+        updated = samples(n, audio, frames)
+        inc = timed(
+            results, "update.resolve.video", lambda: store.resolve_update(pipeline.video, updated)
+        )
+        timed(results, "update.write.video", lambda: store.write(pipeline.video, inc.stale))
+        propagate(store, pipeline, results, "update")
+
+        inc = timed(
+            results, "noop.resolve.video", lambda: store.resolve_update(pipeline.video, updated)
+        )
+        assert inc.is_empty()
+        for feature in pipeline[1:]:
+            key = feature.feature_key().to_string()
+            inc = timed(results, f"noop.resolve.{key}", lambda f=feature: store.resolve_update(f))
+            assert inc.is_empty(), (key, inc)
+        total = time.perf_counter() - start
+    rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {
+        "backend": backend,
+        "n": n,
+        "total_s": round(total, 3),
+        "peak_rss_mb": round(rss_kb / 1024, 1),
+        "steps": results,
+    }
+
+
+def summarise(run_result: dict[str, Any]) -> dict[str, float]:
+    steps = run_result["steps"]
+
+    def total(prefix: str) -> float:
+        return round(sum(v for k, v in steps.items() if k.startswith(prefix)), 3)
+
+    noops = [v for k, v in steps.items() if k.startswith("noop.resolve.")]
+    return {
+        "initial": total("initial."),
+        "update": total("update."),
+        "noop(all)": total("noop."),
+        "noop(max 1)": round(max(noops), 3),
+    }
+
+
+def print_table(rows: list[dict[str, Any]]) -> None:
+    print(
+        f"{'backend':<11}{'N':>10}{'total s':>9}{'initial':>9}{'update':>8}"
+        f"{'noop all':>9}{'noop max':>9}{'RSS MB':>8}"
+    )
+    for r in rows:
+        s = summarise(r)
+        print(
+            f"{r['backend']:<11}{r['n']:>10}{r['total_s']:>9}{s['initial']:>9}{s['update']:>8}"
+            f"{s['noop(all)']:>9}{s['noop(max 1)']:>9}{r['peak_rss_mb']:>8}"
+        )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="metaxy-orm workflow benchmark")
+    parser.add_argument("--backend", choices=["duckdb", "postgresql", "sqlite"], default="duckdb")
+    parser.add_argument("--n", type=int, default=10_000)
+    parser.add_argument("--all", action="store_true", help="run the whole matrix")
+    parser.add_argument("--max-n", type=int, default=None, help="with --all: skip larger N")
+    parser.add_argument("--steps", action="store_true", help="print every step's seconds")
+    args = parser.parse_args()
+    if not args.all:
+        result = run(args.backend, args.n)
+        if args.steps:
+            for k, v in result["steps"].items():
+                print(f"  {k:<36}{v:>8}")
+        print_table([result])
+        print(json.dumps(result))
+        return 0
+    rows = []
+    for backend, sizes in MATRIX:
+        for n in sizes:
+            if args.max_n and n > args.max_n:
+                continue
+            out = subprocess.run(
+                [sys.executable, __file__, "--backend", backend, "--n", str(n)],
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout
+            rows.append(json.loads(out.strip().splitlines()[-1]))
+            print(json.dumps(rows[-1]), flush=True)
+    print()
+    print_table(rows)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,200 @@
+"""Data operations that reconcile, backfill or clean up a feature's rows, as single SQL statements.
+
+They are what the Alembic extension runs inside ``alembic upgrade`` (and what
+:class:`~metaxy_orm.store.MetadataStore` exposes as methods), so they are built as SQLAlchemy
+statements: one ``INSERT ... SELECT`` or ``DELETE`` each, no row ever travelling to Python.
+Each is idempotent: running it again finds nothing left to do and writes nothing.
+
+- reconcile: the feature's latest rows move onto the current versions without recomputation
+  (new rows keep the user's columns and carry the recomputed provenance);
+- backfill: rows taken from another table or query, with provenance computed;
+- cleanup: rows that are not among the latest ``keep_last`` per sample are deleted;
+- undo: the rows written under one materialization id are deleted, which brings the previous
+  latest rows back (metadata is append-only).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlmodel.sql.sqltypes import UTCDateTime
+
+from metaxy_orm.columns import (
+    CREATED_AT,
+    DATA_VERSION,
+    FEATURE_VERSION,
+    MATERIALIZATION_ID,
+    PROVENANCE,
+    RESERVED_PREFIX,
+    SNAPSHOT_VERSION,
+    data_version_column,
+    provenance_column,
+)
+from metaxy_orm.exceptions import InvalidRowsError
+
+if TYPE_CHECKING:
+    from metaxy_orm.resolve import ResolvePlan
+
+__all__ = [
+    "backfill_statement",
+    "cleanup_statement",
+    "reconcile_statement",
+    "undo_statement",
+]
+
+
+def _user_columns(plan: ResolvePlan) -> list[str]:
+    ids = set(plan.spec.id_columns)
+    return [
+        c.name for c in plan.table.c if c.name not in ids and not c.name.startswith(RESERVED_PREFIX)
+    ]
+
+
+def _stamp(
+    plan: ResolvePlan, *, snapshot_version: str, materialization_id: str, created_at: dt.datetime
+) -> list[sa.ColumnElement[Any]]:
+    return [
+        sa.literal(plan.feature_version, sa.String()).label(FEATURE_VERSION),
+        sa.literal(snapshot_version, sa.String()).label(SNAPSHOT_VERSION),
+        sa.literal(created_at, UTCDateTime()).label(CREATED_AT),
+        sa.literal(materialization_id, sa.String()).label(MATERIALIZATION_ID),
+    ]
+
+
+def _field_names(plan: ResolvePlan) -> list[Any]:
+    return sorted(plan.spec.field_keys, key=str)
+
+
+def reconcile_statement(
+    plan: ResolvePlan,
+    *,
+    snapshot_version: str,
+    materialization_id: str,
+    created_at: dt.datetime,
+) -> sa.Insert:
+    """Write the stale latest rows again under the current versions, keeping user columns.
+
+    A per-field data version that the user had overridden (different from its provenance) is
+    kept: reconciling asserts that the outputs did not change.
+    """
+    ids = list(plan.spec.id_columns)
+    fields = _field_names(plan)
+    current = plan.latest(plan.feature, [c.name for c in plan.table.c]).alias("__mx_current")
+    expected = plan.expected() if plan.spec.deps else current
+    c, e = current, expected
+    differs = sa.or_(
+        *(e.c[provenance_column(f)].is_distinct_from(c.c[provenance_column(f)]) for f in fields),
+        c.c[FEATURE_VERSION] != plan.feature_version,
+    )
+    outputs: list[sa.ColumnElement[Any]] = [c.c[i].label(i) for i in ids]
+    outputs += [c.c[u].label(u) for u in _user_columns(plan)]
+    new_provenance = [e.c[provenance_column(f)] for f in fields]
+    data_versions = []
+    for f in fields:
+        stored_dv, stored_prov = c.c[data_version_column(f)], c.c[provenance_column(f)]
+        overridden = sa.and_(stored_dv.is_not(None), stored_dv.is_distinct_from(stored_prov))
+        data_versions.append(sa.case((overridden, stored_dv), else_=e.c[provenance_column(f)]))
+    outputs += [p.label(provenance_column(f)) for p, f in zip(new_provenance, fields, strict=True)]
+    outputs += [d.label(data_version_column(f)) for d, f in zip(data_versions, fields, strict=True)]
+    outputs.append(plan.hash(new_provenance).label(PROVENANCE))
+    outputs.append(plan.hash(data_versions).label(DATA_VERSION))
+    outputs += _stamp(
+        plan,
+        snapshot_version=snapshot_version,
+        materialization_id=materialization_id,
+        created_at=created_at,
+    )
+    source: sa.FromClause = current
+    if plan.spec.deps:
+        source = current.join(e, sa.and_(*(c.c[i] == e.c[i] for i in ids)))
+    select = sa.select(*outputs).select_from(source).where(differs)
+    return sa.insert(plan.table).from_select([str(o.key) for o in outputs], select)
+
+
+def backfill_statement(
+    plan: ResolvePlan,
+    source: sa.FromClause | sa.Select[Any],
+    *,
+    snapshot_version: str,
+    materialization_id: str,
+    created_at: dt.datetime,
+) -> sa.Insert:
+    """Insert the samples of ``source`` that the feature lacks (or holds stale), with provenance.
+
+    ``source`` has the id columns and any of the feature's own columns (matched by name). For a
+    downstream feature the provenance is computed from the parents (samples without parents are
+    skipped); a root feature's ``source`` must carry the ``metaxy_provenance__<field>`` columns.
+    """
+    spec = plan.spec
+    ids = list(spec.id_columns)
+    fields = _field_names(plan)
+    src = source.subquery("__mx_source") if isinstance(source, sa.Select) else source
+    where = f"backfill of feature '{spec.key}'"
+    missing = [i for i in ids if i not in src.c]
+    if missing:
+        raise InvalidRowsError(f"{where}: the source lacks id column(s) {missing}")
+    if spec.deps:
+        expected: sa.FromClause = plan.expected()
+        joined: sa.FromClause = src.join(
+            expected, sa.and_(*(src.c[i] == expected.c[i] for i in ids))
+        )
+    else:
+        lacking = [p for p in plan.provenance_columns if p not in src.c]
+        if lacking:
+            raise InvalidRowsError(
+                f"{where}: '{spec.key}' is a root feature and the source lacks {lacking}"
+            )
+        expected, joined = src, src
+    current = plan.current()
+    present = sa.and_(*(current.c[i] == src.c[i] for i in ids))
+    provenance = [expected.c[provenance_column(f)] for f in fields]
+    data_versions = [
+        sa.func.coalesce(src.c[data_version_column(f)], expected.c[provenance_column(f)])
+        if data_version_column(f) in src.c
+        else expected.c[provenance_column(f)]
+        for f in fields
+    ]
+    outputs: list[sa.ColumnElement[Any]] = [src.c[i].label(i) for i in ids]
+    outputs += [src.c[u].label(u) for u in _user_columns(plan) if u in src.c]
+    outputs += [p.label(provenance_column(f)) for p, f in zip(provenance, fields, strict=True)]
+    outputs += [d.label(data_version_column(f)) for d, f in zip(data_versions, fields, strict=True)]
+    outputs.append(plan.hash(provenance).label(PROVENANCE))
+    outputs.append(plan.hash(data_versions).label(DATA_VERSION))
+    outputs += _stamp(
+        plan,
+        snapshot_version=snapshot_version,
+        materialization_id=materialization_id,
+        created_at=created_at,
+    )
+    differs = sa.or_(
+        *(
+            expected.c[provenance_column(f)].is_distinct_from(current.c[provenance_column(f)])
+            for f in fields
+        ),
+        current.c[FEATURE_VERSION] != plan.feature_version,
+    )
+    up_to_date = sa.select(sa.literal(1)).where(present, sa.not_(differs)).exists()
+    select = sa.select(*outputs).select_from(joined).where(sa.not_(up_to_date))
+    return sa.insert(plan.table).from_select([str(o.key) for o in outputs], select)
+
+
+def cleanup_statement(plan: ResolvePlan, *, keep_last: int = 1) -> sa.Delete:
+    """Delete every row that is not among the ``keep_last`` newest of its sample."""
+    if isinstance(keep_last, bool) or not isinstance(keep_last, int) or keep_last < 1:
+        raise ValueError(f"keep_last must be a positive integer, got {keep_last!r}")
+    table = plan.table
+    key = [*(table.c[i] for i in plan.spec.id_columns), table.c[DATA_VERSION], table.c[CREATED_AT]]
+    rank = sa.func.row_number().over(
+        partition_by=[table.c[i] for i in plan.spec.id_columns],
+        order_by=table.c[CREATED_AT].desc(),
+    )
+    ranked = sa.select(*key, rank.label("__mx_rank")).subquery("__mx_ranked")
+    doomed = sa.select(*(ranked.c[c.key] for c in key)).where(ranked.c["__mx_rank"] > keep_last)
+    return sa.delete(table).where(sa.tuple_(*key).in_(doomed))
+
+
+def undo_statement(plan: ResolvePlan, materialization_id: str) -> sa.Delete:
+    """Delete the rows one materialization wrote; the rows before it become latest again."""
+    return sa.delete(plan.table).where(plan.table.c[MATERIALIZATION_ID] == materialization_id)
