@@ -100,6 +100,21 @@ def _check_columns(spec: FeatureSpec, class_name: str, columns: dict[str, str]) 
         )
 
 
+def _check_identifiers(spec: FeatureSpec, table_name: str) -> None:
+    """Refuse names that the strictest backend (PostgreSQL: 63 bytes) would reject or truncate."""
+    if len(table_name.encode()) > _MAX_IDENTIFIER:
+        raise FeatureSpecError(
+            f"feature '{spec.key}': table name '{table_name}' is longer than {_MAX_IDENTIFIER} "
+            "bytes; use a shorter key or set __tablename__"
+        )
+    for column in system_columns(spec.field_keys):
+        if len(column.name.encode()) > _MAX_IDENTIFIER:
+            raise FeatureSpecError(
+                f"feature '{spec.key}': the system column '{column.name}' of a field would be "
+                f"longer than {_MAX_IDENTIFIER} bytes; use a shorter field key"
+            )
+
+
 def _inject_system_columns(spec: FeatureSpec, class_dict: dict[str, Any]) -> None:
     annotations = dict(class_dict.get("__annotations__", {}))
     for column in system_columns(spec.field_keys):
@@ -160,14 +175,9 @@ class FeatureMeta(SQLModelMetaclass):
             class_dict["__table_args__"] = _table_args(
                 spec, table_name, class_dict.get("__table_args__")
             )
+            _check_identifiers(spec, table_name)
             _inject_system_columns(spec, class_dict)
-        cls = super().__new__(mcls, name, bases, class_dict, **kwargs)
-        table = getattr(cls, "__table__", None)
-        if isinstance(table, sa.Table):
-            for column in spec.id_columns:
-                table.c[column].nullable = False  # part of the primary key
-        graph.add_feature(cls)
-        return cls
+        return super().__new__(mcls, name, bases, class_dict, **kwargs)
 
     def __init__(
         self,
@@ -179,6 +189,14 @@ class FeatureMeta(SQLModelMetaclass):
         **kw: Any,
     ) -> None:
         super().__init__(classname, bases, dict_, **kw)  # `spec` is not SQLModel's
+        if spec is None:
+            return
+        # SQLModel builds the table in __init__; only once it exists is the feature complete.
+        table = self.__dict__.get("__table__")
+        if isinstance(table, sa.Table):
+            for column in spec.id_columns:
+                table.c[column].nullable = False  # part of the primary key
+        self.__metaxy_graph__.add_feature(self)  # type: ignore[attr-defined]
 
 
 class Feature(SQLModel, metaclass=FeatureMeta):

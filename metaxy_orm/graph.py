@@ -1,8 +1,10 @@
 """The feature graph: which features exist, how they depend on each other, and their versions.
 
 Defining a feature class registers it in the *active* graph: the global default one, or the one
-entered with ``with FeatureGraph(): ...`` (handy in tests and for comparing two versions of a
-graph in one process).
+entered with ``with FeatureGraph(): ...``. A graph isolates features and versions, not tables:
+like any SQLModel class, a feature's table lives in ``SQLModel.metadata``, so defining the same
+tables twice in one process (two versions of a graph in a test) needs
+:func:`metaxy_orm.testing.isolated_graph`, which also gives SQLModel fresh metadata.
 """
 
 from __future__ import annotations

@@ -71,7 +71,7 @@ class _Key:
                         f"invalid {self._kind} key {key!r}: empty part (leading, trailing "
                         "or doubled '/')"
                     )
-        elif isinstance(key, Sequence):
+        elif isinstance(key, Sequence) and not isinstance(key, bytes | bytearray):
             parts = tuple(key)
             if not parts:
                 raise KeyValidationError(f"invalid {self._kind} key: it has no parts")

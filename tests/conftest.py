@@ -15,10 +15,9 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from sqlmodel import SQLModel
-from sqlmodel.main import default_registry
 
 import metaxy_orm as mx
+from metaxy_orm.testing import isolated_graph
 
 ALL_BACKENDS = ("duckdb", "sqlite", "postgresql")
 POSTGRES_URL = os.environ.get(
@@ -44,9 +43,9 @@ def selected_backends(config: pytest.Config) -> list[str]:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "backend" in metafunc.fixturenames:
+        backends = selected_backends(metafunc.config)
         metafunc.parametrize(
-            "backend",
-            [pytest.param(b, marks=getattr(pytest.mark, b)) for b in selected_backends(metafunc.config)],
+            "backend", [pytest.param(b, marks=getattr(pytest.mark, b)) for b in backends]
         )
 
 
@@ -83,9 +82,5 @@ def engine(database_url: str) -> Iterator[sa.Engine]:
 @pytest.fixture(autouse=True)
 def graph() -> Iterator[mx.FeatureGraph]:
     """A fresh active graph, and SQLModel's metadata emptied before and after each test."""
-    SQLModel.metadata.clear()
-    default_registry.dispose()
-    with mx.FeatureGraph() as fresh:
+    with isolated_graph() as fresh:
         yield fresh
-    SQLModel.metadata.clear()
-    default_registry.dispose()

@@ -63,7 +63,7 @@ def test_keys_sort_by_text() -> None:
 def test_keys_are_immutable() -> None:
     key = mx.FeatureKey("video")
     with pytest.raises(AttributeError, match="immutable"):
-        key._parts = ("other",)  # type: ignore[misc]
+        key._parts = ("other",)
     assert key.parts == ("video",)
 
 

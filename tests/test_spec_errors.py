@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable
 
 import pytest
+import sqlalchemy as sa
 from sqlmodel import SQLModel
 
 import metaxy_orm as mx
@@ -83,7 +84,9 @@ def test_field_dep_on_unknown_upstream_field(video: type[mx.Feature]) -> None:
                 key="crop",
                 id_columns=["sample_uid"],
                 deps=[video],
-                fields=[mx.FieldSpec(key="cut", deps=[mx.FieldDep(feature=video, fields=["sound"])])],
+                fields=[
+                    mx.FieldSpec(key="cut", deps=[mx.FieldDep(feature=video, fields=["sound"])])
+                ],
             ),
         ):
             sample_uid: str
@@ -123,16 +126,18 @@ def test_self_dependency_by_key_is_a_cycle() -> None:
 
 def test_longer_cycle_names_the_path(graph: mx.FeatureGraph) -> None:
     # A cycle between features can only arise once a feature is removed and redefined.
-    class A(mx.Feature, spec=mx.FeatureSpec(key="a", id_columns=["uid"])):
+    class A(mx.Feature, table=True, spec=mx.FeatureSpec(key="a", id_columns=["uid"])):
         uid: str
 
-    class B(mx.Feature, spec=mx.FeatureSpec(key="b", id_columns=["uid"], deps=[A])):
+    class B(mx.Feature, table=True, spec=mx.FeatureSpec(key="b", id_columns=["uid"], deps=[A])):
         uid: str
 
     graph.remove_feature(A)
     with pytest.raises(mx.CycleError) as info:
 
-        class A2(mx.Feature, spec=mx.FeatureSpec(key="a", id_columns=["uid"], deps=[B])):
+        class A2(
+            mx.Feature, table=True, spec=mx.FeatureSpec(key="a", id_columns=["uid"], deps=[B])
+        ):
             uid: str
 
     assert_names(info.value, "a")
@@ -175,9 +180,7 @@ def test_id_column_missing_from_upstream(video: type[mx.Feature]) -> None:
         class Frames(
             mx.Feature,
             table=True,
-            spec=mx.FeatureSpec(
-                key="frames", id_columns=["sample_uid", "frame_idx"], deps=[video]
-            ),
+            spec=mx.FeatureSpec(key="frames", id_columns=["sample_uid", "frame_idx"], deps=[video]),
         ):
             sample_uid: str
             frame_idx: int
@@ -248,7 +251,7 @@ def test_invalid_key_text(build: Callable[[], object], named: str) -> None:
 def test_spec_must_be_a_feature_spec() -> None:
     with pytest.raises(mx.FeatureSpecError) as info:
 
-        class Video(mx.Feature, table=True, spec={"key": "video"}):  # type: ignore[arg-type]
+        class Video(mx.Feature, table=True, spec={"key": "video"}):
             uid: str
 
     assert_names(info.value, "Video")
@@ -380,6 +383,23 @@ def test_rejected_class_leaves_no_trace(
     assert SQLModel.metadata.tables["bad"] is Bad.__table__  # type: ignore[attr-defined]
 
 
+def test_class_rejected_by_sqlalchemy_leaves_no_trace(graph: mx.FeatureGraph) -> None:
+    """A table SQLAlchemy refuses to build must not leave the feature registered."""
+    with pytest.raises(sa.exc.ArgumentError, match="nope"):
+
+        class Bad(mx.Feature, table=True, spec=mx.FeatureSpec(key="bad", id_columns=["uid"])):
+            __table_args__ = (sa.Index("ix_bad_nope", "nope"),)
+            uid: str
+
+    assert "bad" not in graph
+    assert "bad" not in SQLModel.metadata.tables
+
+    class Good(mx.Feature, table=True, spec=mx.FeatureSpec(key="bad", id_columns=["uid"])):
+        uid: str
+
+    assert graph.get_feature("bad") is Good
+
+
 def test_duplicate_leaves_the_original_in_place(
     graph: mx.FeatureGraph, video: type[mx.Feature]
 ) -> None:
@@ -423,16 +443,16 @@ def test_shorthand_forms_equal_the_explicit_spec(
             mx.FieldSpec(key=mx.FieldKey("audio")),
             mx.FieldSpec(
                 key="frames",
-                deps=[mx.FieldDep(feature=mx.FeatureKey(["video"]), fields=[mx.FieldKey("frames")])],
+                deps=[
+                    mx.FieldDep(feature=mx.FeatureKey(["video"]), fields=[mx.FieldKey("frames")])
+                ],
             ),
         ],
     )
     assert Crop.feature_spec().to_dict() == explicit.to_dict()
     assert graph.upstream(Crop) == [mx.FeatureKey("video")]
     assert graph.parent_fields(Crop, "audio") == [(mx.FeatureKey("video"), mx.FieldKey("audio"))]
-    assert graph.parent_fields(Crop, "frames") == [
-        (mx.FeatureKey("video"), mx.FieldKey("frames"))
-    ]
+    assert graph.parent_fields(Crop, "frames") == [(mx.FeatureKey("video"), mx.FieldKey("frames"))]
 
 
 @pytest.mark.parametrize(
@@ -496,10 +516,11 @@ def test_abstract_base_shares_columns(graph: mx.FeatureGraph) -> None:
     class Audio(Shared, table=True, spec=mx.FeatureSpec(key="audio", id_columns=["sample_uid"])):
         pass
 
-    for feature, own in ((Video, {"duration_s"}), (Audio, set())):
-        columns = set(feature.__table__.c.keys())  # type: ignore[attr-defined]
+    tables = SQLModel.metadata.tables
+    assert set(tables) == {"video", "audio"}
+    for name, own in (("video", {"duration_s"}), ("audio", set())):
+        columns = set(tables[name].c.keys())
         assert {"sample_uid", "note", "metaxy_provenance", "metaxy_created_at"} | own <= columns
-        assert feature.__table__.c.sample_uid.primary_key  # type: ignore[attr-defined]
-    assert "duration_s" not in Audio.__table__.c  # type: ignore[attr-defined]
-    assert [cls.__name__ for cls in graph] == ["Audio", "Video"]
-    assert set(SQLModel.metadata.tables) == {"video", "audio"}
+        assert tables[name].c.sample_uid.primary_key
+    assert "duration_s" not in tables["audio"].c
+    assert list(graph) == [Audio, Video]
