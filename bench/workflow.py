@@ -40,6 +40,7 @@ POSTGRES_URL = os.environ.get(
 )
 MATRIX = [
     ("duckdb", [10_000, 100_000, 1_000_000]),
+    ("duckdb-memory", [1_000_000]),
     ("postgresql", [10_000, 100_000, 1_000_000]),
     ("sqlite", [10_000, 100_000]),
 ]
@@ -60,7 +61,11 @@ def samples(n: int, audio: set[int] | None = None, frames: set[int] | None = Non
 
 @contextmanager
 def database(backend: str, workdir: Path) -> Iterator[sa.Engine]:
-    if backend == "duckdb":
+    if backend == "duckdb-memory":
+        engine = sa.create_engine("duckdb:///:memory:")
+        yield engine
+        engine.dispose()
+    elif backend == "duckdb":
         engine = sa.create_engine(f"duckdb:///{workdir / 'bench.duckdb'}")
         yield engine
         engine.dispose()
@@ -175,7 +180,12 @@ def print_table(rows: list[dict[str, Any]]) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description="metaxy-orm workflow benchmark")
-    parser.add_argument("--backend", choices=["duckdb", "postgresql", "sqlite"], default="duckdb")
+    parser.add_argument(
+        "--backend",
+        choices=["duckdb", "duckdb-memory", "postgresql", "sqlite"],
+        default="duckdb",
+        help="duckdb is a database file; duckdb-memory an in-memory database",
+    )
     parser.add_argument("--n", type=int, default=10_000)
     parser.add_argument("--all", action="store_true", help="run the whole matrix")
     parser.add_argument("--max-n", type=int, default=None, help="with --all: skip larger N")

@@ -106,6 +106,13 @@ def _cast_types(frame: pl.DataFrame, ctx: BatchContext) -> pl.DataFrame:
             raise ctx.error(
                 f"column '{name}' must hold {target} values, got {dtype}: {exc}"
             ) from None
+        if target.is_integer() and dtype.is_float():
+            lossy = frame.filter(pl.col(name) != pl.col(name).floor())
+            if lossy.height:
+                raise ctx.error(
+                    f"column '{name}' must hold integers, got {lossy.height} fractional "
+                    f"value(s) (e.g. {lossy[name][0]})"
+                )
         casts.append(pl.col(name).cast(target))
     return frame.with_columns(casts) if casts else frame
 

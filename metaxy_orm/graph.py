@@ -106,12 +106,12 @@ class FeatureGraph:
                     f"feature '{spec.key}': upstream feature '{dep.feature}' is not defined in "
                     f"this graph (known: {known}). Define the upstream feature first."
                 )
-            missing_ids = [c for c in spec.id_columns if c not in parent.id_columns]
-            if missing_ids:
+            if set(spec.id_columns) != set(parent.id_columns):
                 raise FeatureSpecError(
-                    f"feature '{spec.key}': id column(s) {missing_ids} are not id columns of "
-                    f"upstream feature '{parent.key}' (its id columns: {list(parent.id_columns)}); "
-                    "features are joined on the downstream feature's id columns"
+                    f"feature '{spec.key}': its id columns {list(spec.id_columns)} differ from "
+                    f"those of upstream feature '{parent.key}' ({list(parent.id_columns)}); "
+                    "features are joined one-to-one on the same id columns (aggregating or "
+                    "expanding samples is not supported)"
                 )
         for field in spec.fields:
             for fdep in field.deps or ():

@@ -119,9 +119,24 @@ class ResolvePlan:
                 f"{missing} which '{dep.feature}' does not have"
             )
         dv_columns = [data_version_column(k) for k in parent_spec.field_keys]
-        latest = self.latest(parent, [*dv_columns, *dep.select])
         if not dep.filters:
-            return latest.alias(f"__mx_p{index}")
+            return self.latest(parent, [*dv_columns, *dep.select]).alias(f"__mx_p{index}")
+        # Filters may name any upstream column (SQL text cannot even be inspected), so the
+        # filtered rows carry them all; the planners prune the ones the outer query ignores.
+        latest = self.latest(parent, [c.name for c in table.c])
+        foreign = {
+            c.table.name
+            for f in dep.filters
+            if not isinstance(f, str)
+            for c in sa.sql.visitors.iterate(f)
+            if isinstance(c, sa.Column) and c.table is not table
+        }
+        if foreign:
+            raise FeatureSpecError(
+                f"feature '{self.spec.key}': a filter of FeatureDep on '{dep.feature}' uses "
+                f"columns of other tables ({sorted(foreign)}); filters may only use the "
+                f"columns of '{dep.feature}'"
+            )
         adapter = sa.sql.util.ClauseAdapter(latest)
         conditions = [
             sa.text(f) if isinstance(f, str) else adapter.traverse(f) for f in dep.filters

@@ -75,6 +75,13 @@ class MetadataStore:
                 f"Session, got {type(target).__name__}"
             )
         self.backend: Backend = backend_for(dialect)
+        engine = self._engine or (
+            self._connection.engine
+            if self._connection is not None
+            else _session_engine(self._session)
+        )
+        if engine is not None:
+            self.backend.attach(engine)
         algorithm = parse_algorithm(hash_algorithm)
         if algorithm not in self.backend.hash_algorithms:
             available = ", ".join(sorted(a.value for a in self.backend.hash_algorithms))
@@ -340,6 +347,13 @@ class MetadataStore:
             f"MetadataStore({self.backend.name}, hash_algorithm='{self.settings.algorithm.value}', "
             f"hash_truncation_length={self.settings.truncation})"
         )
+
+
+def _session_engine(session: Session | None) -> sa.Engine | None:
+    bind = session.get_bind() if session is not None else None
+    if isinstance(bind, sa.Connection):
+        return bind.engine
+    return bind if isinstance(bind, sa.Engine) else None
 
 
 def _root_samples(plan: ResolvePlan, frame: pl.DataFrame) -> pl.DataFrame:

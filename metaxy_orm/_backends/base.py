@@ -25,6 +25,9 @@ class Backend:
     name: ClassVar[str] = "generic"
     hash_algorithms: ClassVar[frozenset[HashAlgorithm]] = SQL_ALGORITHMS
 
+    def attach(self, engine: sa.Engine) -> None:
+        """Set up an engine the store will use (e.g. hooks on new connections)."""
+
     def prepare(self, conn: sa.Connection) -> None:
         """Make a connection ready for our SQL (e.g. register hash functions)."""
 

@@ -6,6 +6,7 @@ fetched as Arrow, so no row ever becomes a Python object.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from typing import Any, ClassVar
 
@@ -43,11 +44,16 @@ class DuckDBBackend(Backend):
         if not frame.height:
             return
         view = self._register(conn, frame)
+        source = sa.select(*(sa.column(c) for c in frame.columns)).select_from(sa.table(view))
         try:
-            source = sa.select(*(sa.column(c) for c in frame.columns)).select_from(sa.table(view))
             conn.execute(sa.insert(table).from_select(list(frame.columns), source))
-        finally:
-            _raw(conn).unregister(view)
+        except Exception:
+            # The transaction is aborted: unregistering may fail too, and must not hide the
+            # database's own error.
+            with contextlib.suppress(Exception):
+                _raw(conn).unregister(view)
+            raise
+        _raw(conn).unregister(view)
 
     def upload(
         self, conn: sa.Connection, frame: pl.DataFrame, types: dict[str, Any]

@@ -79,9 +79,13 @@ class PostgreSQLBackend(Backend):
         raw = _psycopg(conn)
         if raw is None or not all(isinstance(t, _CSV_SAFE) for t in schema.values()):
             return super().fetch_frame(conn, stmt)
-        query = str(stmt.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+        # Bound parameters, not literal_binds: the psycopg dialect escapes '%' for pyformat, and
+        # only a statement executed with parameters gets it unescaped.
+        compiled = stmt.compile(dialect=conn.dialect)
+        params = compiled.construct_params()
+        statement = f"COPY ({compiled}) TO STDOUT (FORMAT csv)"
         buffer = io.BytesIO()
-        with raw.cursor() as cursor, cursor.copy(f"COPY ({query}) TO STDOUT (FORMAT csv)") as copy:
+        with raw.cursor() as cursor, cursor.copy(statement, params) as copy:
             for block in copy:
                 buffer.write(block)
         if not buffer.tell():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import sqlalchemy as sa
 
@@ -20,12 +20,25 @@ def _sha256(text: str | None) -> str | None:
     return None if text is None else hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def _register(dbapi_connection: Any) -> None:
+    dbapi_connection.create_function("md5", 1, _md5, deterministic=True)
+    dbapi_connection.create_function("sha256", 1, _sha256, deterministic=True)
+
+
+def _on_connect(dbapi_connection: Any, connection_record: Any) -> None:
+    _register(dbapi_connection)
+
+
 class SQLiteBackend(Backend):
     name: ClassVar[str] = "sqlite"
 
+    def attach(self, engine: sa.Engine) -> None:
+        # New connections get the functions as they open, so that the selects of a lazy
+        # increment also run on connections the store never touched.
+        if not sa.event.contains(engine, "connect", _on_connect):
+            sa.event.listen(engine, "connect", _on_connect)
+
     def prepare(self, conn: sa.Connection) -> None:
-        # Registering is idempotent and cheap; doing it per operation (instead of on "connect")
-        # also covers engines and sessions the user created before the store existed.
-        raw = conn.connection.driver_connection
-        raw.create_function("md5", 1, _md5, deterministic=True)  # type: ignore[union-attr]
-        raw.create_function("sha256", 1, _sha256, deterministic=True)  # type: ignore[union-attr]
+        # Also per operation: connections already pooled before the store existed (or a
+        # Session's) never saw the "connect" event. Registering again is idempotent and cheap.
+        _register(conn.connection.driver_connection)
