@@ -22,6 +22,9 @@ from metaxy_orm.exceptions import (
     MetaxyError as MetaxyError,
 )
 from metaxy_orm.exceptions import (
+    SnapshotError as SnapshotError,
+)
+from metaxy_orm.exceptions import (
     StoreError as StoreError,
 )
 from metaxy_orm.exceptions import (

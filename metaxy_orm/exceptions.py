@@ -48,6 +48,10 @@ class UnsupportedHashAlgorithmError(MetaxyError, ValueError):
     """The hash algorithm is unknown, or the backend cannot compute it."""
 
 
+class SnapshotError(MetaxyError, ValueError):
+    """A graph snapshot cannot be recorded or read (malformed data, empty graph, no table)."""
+
+
 class StoreError(MetaxyError):
     """A metadata store operation cannot be carried out."""
 

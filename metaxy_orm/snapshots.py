@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Final, TypedDict
 
 import sqlalchemy as sa
 
-from metaxy_orm.exceptions import MetaxyError
+from metaxy_orm.exceptions import SnapshotError
 
 if TYPE_CHECKING:
     from metaxy_orm.graph import FeatureGraph
@@ -49,16 +49,14 @@ __all__ = [
     "latest_snapshot",
     "metadata",
     "record_snapshot",
+    "record_snapshot_statement",
     "remove_snapshot",
+    "remove_snapshot_statement",
     "snapshots_equal",
     "snapshots_table",
 ]
 
 SNAPSHOTS_TABLE: Final = "metaxy_graph_snapshots"
-
-
-class SnapshotError(MetaxyError, ValueError):
-    """A snapshot cannot be recorded or read (malformed data, empty graph, missing table)."""
 
 
 class FeatureSnapshot(TypedDict):
@@ -274,6 +272,68 @@ def remove_snapshot(connection: sa.Connection, snapshot_version: str) -> bool:
     return True
 
 
+# -- the same writes as single statements, for SQL scripts ----------------------------------
+
+
+def record_snapshot_statement(snapshot: Mapping[str, Any]) -> sa.Insert:
+    """One ``INSERT ... SELECT`` that records a snapshot literal, numbering it in SQL.
+
+    For SQL scripts written ahead of time (Alembic's offline ``--sql`` mode), where nothing can
+    be read first: it always inserts (no idempotency check) and ``recorded_at`` is the
+    database's ``CURRENT_TIMESTAMP``. Online, use :func:`record_snapshot`.
+    """
+    data = _checked(snapshot)
+    if not data["features"]:
+        raise SnapshotError("cannot record a snapshot without features")
+    t = snapshots_table
+    rows = [
+        sa.select(
+            sa.literal(data["snapshot_version"], sa.String()).label("snapshot_version"),
+            sa.literal(key, sa.String()).label("feature_key"),
+            sa.literal(feature["feature_version"], sa.String()).label("feature_version"),
+            sa.literal(json.dumps(feature["field_versions"], sort_keys=True), sa.Text()).label(
+                "field_versions"
+            ),
+            sa.literal(json.dumps(feature["spec"], sort_keys=True), sa.Text()).label("spec"),
+            sa.literal(data["hash_truncation_length"], sa.Integer()).label(
+                "hash_truncation_length"
+            ),
+        )
+        for key, feature in data["features"].items()
+    ]
+    values = (sa.union_all(*rows) if len(rows) > 1 else rows[0]).subquery("snapshot")
+    following = sa.select(
+        (sa.func.coalesce(sa.func.max(t.c.recording), 0) + 1).label("recording")
+    ).subquery("next_recording")
+    source = sa.select(
+        following.c.recording,
+        *(values.c[name] for name in _VALUE_COLUMNS),
+        sa.func.current_timestamp(),
+    ).select_from(following.join(values, sa.true()))
+    return t.insert().from_select(["recording", *_VALUE_COLUMNS, "recorded_at"], source)
+
+
+_VALUE_COLUMNS = (
+    "snapshot_version",
+    "feature_key",
+    "feature_version",
+    "field_versions",
+    "spec",
+    "hash_truncation_length",
+)
+
+
+def remove_snapshot_statement(snapshot_version: str) -> sa.Delete:
+    """One ``DELETE`` that does what :func:`remove_snapshot` does, for SQL scripts."""
+    t = snapshots_table
+    latest = (
+        sa.select(sa.func.max(t.c.recording))
+        .where(t.c.snapshot_version == snapshot_version)
+        .scalar_subquery()
+    )
+    return t.delete().where(t.c.recording == latest)
+
+
 # -- differences -----------------------------------------------------------------------------
 
 
@@ -295,13 +355,11 @@ class FieldChange:
             )
         if self.new_version is None:
             return f"field {self.field} removed (was version {self.old_version})"
-        parts = []
-        if self.old_code_version != self.new_code_version:
-            parts.append(f"code version {self.old_code_version} -> {self.new_code_version}")
-        parts.append(f"version {self.old_version} -> {self.new_version}")
+        versions = f"version {self.old_version} -> {self.new_version}"
         if self.old_code_version == self.new_code_version:
-            parts.append("(upstream changed)")
-        return f"field {self.field}: " + ", ".join(parts)
+            return f"field {self.field}: {versions} (upstream changed)"
+        code = f"code version {self.old_code_version} -> {self.new_code_version}"
+        return f"field {self.field}: {code}, {versions}"
 
 
 @dataclass(frozen=True)

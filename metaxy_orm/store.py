@@ -8,7 +8,7 @@ checks of ``write`` in :mod:`metaxy_orm.batch`.
 
 from __future__ import annotations
 
-import datetime as dt
+import contextlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Literal, overload
@@ -27,6 +27,7 @@ from metaxy_orm.hashing import HashAlgorithm, parse_algorithm
 from metaxy_orm.increment import Increment, LazyIncrement
 from metaxy_orm.resolve import STATUS, HashSettings, ResolvePlan, feature_table
 from metaxy_orm.versioning import DEFAULT_TRUNCATION, check_truncation
+from metaxy_orm.write_time import write_time
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -207,8 +208,12 @@ class MetadataStore:
             uploaded = self.backend.upload(conn, keys, types)
             try:
                 answer = self.backend.fetch_frame(conn, plan.increment(uploaded))
-            finally:
-                self.backend.discard(conn, uploaded)
+            except Exception:
+                # The transaction may be aborted: cleaning up must not hide the real error.
+                with contextlib.suppress(Exception):
+                    self.backend.discard(conn, uploaded)
+                raise
+            self.backend.discard(conn, uploaded)
         extra = frame.drop([*plan.provenance_columns, PROVENANCE], strict=False)
         return _split(answer, extra=extra, ids=list(spec.id_columns))
 
@@ -256,9 +261,7 @@ class MetadataStore:
             snapshot_version=graph.versions(self.settings.truncation).snapshot_version(),
             droppable=set(plan.selected_columns()),
         )
-        batch = prepare_batch(
-            frame, ctx, materialization_id=materialization_id, now=dt.datetime.now(dt.UTC)
-        )
+        batch = prepare_batch(frame, ctx, materialization_id=materialization_id, now=write_time())
         with self._begin() as conn:
             self.backend.bulk_insert(conn, plan.table, batch)
         return batch.height
@@ -287,7 +290,7 @@ class MetadataStore:
             plan,
             snapshot_version=self._snapshot_version(feature),
             materialization_id=materialization_id,
-            created_at=dt.datetime.now(dt.UTC),
+            created_at=write_time(),
         )
         return self._execute_count(statement)
 
@@ -309,7 +312,7 @@ class MetadataStore:
             source,
             snapshot_version=self._snapshot_version(feature),
             materialization_id=materialization_id,
-            created_at=dt.datetime.now(dt.UTC),
+            created_at=write_time(),
         )
         return self._execute_count(statement)
 
@@ -382,8 +385,14 @@ def _root_samples(plan: ResolvePlan, frame: pl.DataFrame) -> pl.DataFrame:
             casts.append(pl.col(column).cast(target))
     casts += [pl.col(c).cast(pl.String) for c in plan.provenance_columns]
     frame = frame.with_columns(casts)
-    if frame.select(pl.struct(list(spec.id_columns)).is_duplicated().any()).item():
-        raise InvalidRowsError(f"{where}: samples hold the same sample more than once")
+    duplicated = frame.filter(pl.struct(list(spec.id_columns)).is_duplicated())
+    if duplicated.height:
+        first = duplicated.select(spec.id_columns).row(0, named=True)
+        sample = ", ".join(f"{k}={v!r}" for k, v in first.items())
+        raise InvalidRowsError(
+            f"{where}: samples hold the same sample more than once ({sample}: "
+            f"{duplicated.height} rows are duplicates)"
+        )
     return frame
 
 

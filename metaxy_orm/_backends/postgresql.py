@@ -58,6 +58,7 @@ class PostgreSQLBackend(Backend):
             return super().bulk_insert(conn, table, frame)
         if not frame.height:
             return None
+        import psycopg
         from psycopg import sql
 
         target = (
@@ -67,11 +68,17 @@ class PostgreSQLBackend(Backend):
             target, sql.SQL(", ").join(sql.Identifier(c) for c in frame.columns)
         )
         ready = _csv_ready(frame)
-        with raw.cursor() as cursor, cursor.copy(statement) as copy:
-            for offset in range(0, ready.height, _CHUNK_ROWS):
-                buffer = io.BytesIO()
-                ready.slice(offset, _CHUNK_ROWS).write_csv(buffer, include_header=False)
-                copy.write(buffer.getvalue())
+        try:
+            with raw.cursor() as cursor, cursor.copy(statement) as copy:
+                for offset in range(0, ready.height, _CHUNK_ROWS):
+                    buffer = io.BytesIO()
+                    ready.slice(offset, _CHUNK_ROWS).write_csv(buffer, include_header=False)
+                    copy.write(buffer.getvalue())
+        except psycopg.Error as exc:
+            # Raise what SQLAlchemy would have raised for the same error through an INSERT.
+            raise sa.exc.DBAPIError.instance(
+                statement.as_string(raw), None, exc, psycopg.Error
+            ) from exc
         return None
 
     def fetch_frame(self, conn: sa.Connection, stmt: sa.Select[Any]) -> pl.DataFrame:

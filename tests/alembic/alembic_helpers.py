@@ -1,0 +1,188 @@
+"""Helpers for the Alembic tests: a migrations folder per test, driven by ``alembic.command``.
+
+Each test gets a copy of the repository's ``migrations/env.py`` and ``script.py.mako`` (not its
+revisions) in ``tmp_path``, configured programmatically, pointed at the test's database through
+``METAXY_ORM_DATABASE_URL``. The env.py imports ``example_app.features``; here that module is
+replaced by an empty one, and the test defines the features it wants in its own graph with
+:func:`define` (the example pipeline by default), so that every test starts from a clean graph
+and a clean ``SQLModel.metadata``.
+
+No ``__init__.py`` in this folder, on purpose: a package named ``alembic`` under ``tests/``
+would shadow the real Alembic.
+"""
+
+from __future__ import annotations
+
+import ast
+import shutil
+import subprocess
+import sys
+import types
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+
+from metaxy_orm.snapshots import GraphSnapshot, latest_snapshot
+
+REPO = Path(__file__).resolve().parents[2]
+RUFF = Path(sys.executable).with_name("ruff")
+
+
+@dataclass
+class Project:
+    """A migrations folder and its Alembic config, bound to one database."""
+
+    config: Config
+    migrations: Path
+    database_url: str
+    backend: str
+
+    def revision(self, message: str, *, rev_id: str | None = None) -> Path:
+        script = command.revision(self.config, message=message, autogenerate=True, rev_id=rev_id)
+        assert script is not None
+        assert not isinstance(script, list)
+        return Path(script.path)
+
+    def upgrade(self, revision: str = "head") -> None:
+        command.upgrade(self.config, revision)
+
+    def downgrade(self, revision: str) -> None:
+        command.downgrade(self.config, revision)
+
+    def check(self) -> None:
+        command.check(self.config)
+
+    @contextmanager
+    def connect(self) -> Iterator[sa.Connection]:
+        engine = sa.create_engine(self.database_url)
+        try:
+            with engine.connect() as connection:
+                yield connection
+        finally:
+            engine.dispose()
+
+    def database(self) -> DatabaseState:
+        with self.connect() as connection:
+            return describe_database(connection, self.backend)
+
+    def latest_snapshot(self) -> GraphSnapshot | None:
+        with self.connect() as connection:
+            return latest_snapshot(connection)
+
+
+@dataclass
+class DatabaseState:
+    tables: set[str]
+    columns: dict[str, list[str]]
+    primary_keys: dict[str, list[str]]
+    indexes: dict[str, dict[str, list[str]]]
+
+
+def describe_database(connection: sa.Connection, backend: str) -> DatabaseState:
+    """Tables, columns, primary keys and indexes, read from the database's own catalog.
+
+    duckdb-engine reflects neither primary keys nor indexes, so DuckDB's are read from
+    ``duckdb_constraints()`` and ``duckdb_indexes()``.
+    """
+    inspector = sa.inspect(connection)
+    tables = set(inspector.get_table_names())
+    columns = {t: [c["name"] for c in inspector.get_columns(t)] for t in tables}
+    if backend == "duckdb":
+        pks = {
+            str(t): list(cols)
+            for t, cols in connection.exec_driver_sql(
+                "SELECT table_name, constraint_column_names FROM duckdb_constraints() "
+                "WHERE constraint_type = 'PRIMARY KEY' AND database_name = current_database()"
+            )
+        }
+        indexes: dict[str, dict[str, list[str]]] = {t: {} for t in tables}
+        for table, name, expressions in connection.exec_driver_sql(
+            "SELECT table_name, index_name, expressions FROM duckdb_indexes() "
+            "WHERE database_name = current_database() AND NOT is_primary"
+        ):
+            indexes[str(table)][str(name)] = [c.strip() for c in str(expressions)[1:-1].split(",")]
+    else:
+        pks = {t: list(inspector.get_pk_constraint(t)["constrained_columns"]) for t in tables}
+        indexes = {
+            t: {
+                str(ix["name"]): [str(c) for c in ix["column_names"]]
+                for ix in inspector.get_indexes(t)
+            }
+            for t in tables
+        }
+    return DatabaseState(tables, columns, {t: pks.get(t, []) for t in tables}, indexes)
+
+
+def revision_text(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
+
+
+def recorded_snapshot_literal(path: Path) -> dict[str, Any]:
+    """The literal passed to ``op.record_graph_snapshot`` in a revision file."""
+    tree = ast.parse(revision_text(path))
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "record_graph_snapshot"
+        ):
+            value = ast.literal_eval(node.args[0])
+            assert isinstance(value, dict)
+            return value
+    raise AssertionError(f"no op.record_graph_snapshot(...) in {path}")
+
+
+def function_body(path: Path, name: str) -> str:
+    """The source of one function (``upgrade`` or ``downgrade``) of a revision file."""
+    text = revision_text(path)
+    tree = ast.parse(text)
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name == name:
+            segment = ast.get_source_segment(text, node)
+            assert segment is not None
+            return segment
+    raise AssertionError(f"no {name}() in {path}")
+
+
+def ruff_format(path: Path) -> None:
+    """What the repository's ``alembic.ini`` post-write hook does to every new revision."""
+    subprocess.run(
+        [str(RUFF), "format", "--no-cache", "--config", str(REPO / "pyproject.toml"), str(path)],
+        check=True,
+        capture_output=True,
+    )
+
+
+def ruff_check(path: Path) -> subprocess.CompletedProcess[str]:
+    """``ruff check`` with the project's rules, after the post-write hook's ``ruff format``."""
+    ruff_format(path)
+    return subprocess.run(
+        [str(RUFF), "check", "--no-cache", "--config", str(REPO / "pyproject.toml"), str(path)],
+        capture_output=True,
+        text=True,
+    )
+
+
+def make_project(
+    tmp_path: Path, database_url: str, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> Project:
+    """A copy of the repository's migrations folder, without its revisions."""
+    migrations = tmp_path / "migrations"
+    (migrations / "versions").mkdir(parents=True)
+    for name in ("env.py", "script.py.mako"):
+        shutil.copy(REPO / "migrations" / name, migrations / name)
+    config = Config()
+    config.set_main_option("script_location", str(migrations))
+    config.set_main_option("path_separator", "os")
+    monkeypatch.setenv("METAXY_ORM_DATABASE_URL", database_url)
+    monkeypatch.setitem(
+        sys.modules, "example_app.features", types.ModuleType("example_app.features")
+    )
+    return Project(config, migrations, database_url, backend)

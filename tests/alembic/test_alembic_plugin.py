@@ -1,0 +1,205 @@
+"""How the extension plugs into Alembic, and the paths around the main one: the entry point on
+its own, column types from other modules, offline SQL scripts, and a newcomer's first run."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from alembic_helpers import REPO, Project, function_body, revision_text, ruff_check
+from custom_types import Slug
+from sqlmodel import Field
+
+import metaxy_orm as mx
+from metaxy_orm.snapshots import SNAPSHOTS_TABLE, graph_snapshot
+
+EXAMPLE_TABLES = {"video", "crop", "face_detection", "stt", SNAPSHOTS_TABLE, "alembic_version"}
+
+ENV_WITH_THE_PLUGIN_ENTRY_ONLY = '''
+"""An env.py that does not import alembic_ext: it only names the plugin."""
+
+import os
+
+import sqlalchemy as sa
+from alembic import context
+from sqlmodel import SQLModel
+
+engine = sa.create_engine(os.environ["METAXY_ORM_DATABASE_URL"], poolclass=sa.pool.NullPool)
+with engine.connect() as connection:
+    context.configure(
+        connection=connection,
+        target_metadata=SQLModel.metadata,
+        autogenerate_plugins=["alembic.autogenerate.*", "metaxy_orm"],
+        render_as_batch=connection.dialect.name == "sqlite",
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+engine.dispose()
+'''
+
+
+def test_alembic_loads_the_plugin_cheaply() -> None:
+    """Alembic imports the entry point while importing itself: it must register the DuckDB
+    implementation and our operations without pulling in metaxy_orm, SQLModel or pydantic."""
+    code = """
+import json, sys
+import alembic
+from alembic.ddl.impl import DefaultImpl
+from alembic.operations import Operations
+from alembic.runtime.plugins import _all_plugins
+print(json.dumps({
+    "plugin": "metaxy_orm" in _all_plugins,
+    "duckdb": DefaultImpl.get_by_dialect(type("D", (), {"name": "duckdb"})).__name__,
+    "ops": [hasattr(Operations, n) for n in ("record_graph_snapshot", "remove_graph_snapshot")],
+    "heavy": [m for m in ("metaxy_orm", "sqlmodel", "pydantic", "polars") if m in sys.modules],
+}))
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO
+    )
+    assert json.loads(result.stdout) == {
+        "plugin": True,
+        "duckdb": "DuckDBImpl",
+        "ops": [True, True],
+        "heavy": [],
+    }
+
+
+def test_the_plugin_entry_alone_is_enough(project: Project, define) -> None:
+    """``autogenerate_plugins=[..., "metaxy_orm"]`` without alembic_ext.configure(): snapshots are
+    compared, the snapshots table is not dropped by the next autogenerate, types are imported."""
+    (project.migrations / "env.py").write_text(ENV_WITH_THE_PLUGIN_ENTRY_ONLY, encoding="utf-8")
+    graph = define()
+    path = project.revision("example graph")
+    assert "op.record_graph_snapshot(" in revision_text(path)
+    assert "import sqlmodel\n" in revision_text(path)
+    assert ruff_check(path).returncode == 0, ruff_check(path).stdout
+    project.upgrade()
+    assert project.database().tables == EXAMPLE_TABLES
+    assert project.latest_snapshot() == graph_snapshot(graph)
+    project.check()
+    empty = project.revision("nothing")
+    assert "drop_table" not in function_body(empty, "upgrade")
+
+
+def test_column_types_from_other_modules_are_imported(project: Project, define) -> None:
+    def factory() -> None:
+        class Tag(
+            mx.Feature, table=True, spec=mx.FeatureSpec(key="tag", id_columns=["sample_uid"])
+        ):
+            sample_uid: str
+            slug: str | None = Field(default=None, sa_type=Slug)
+
+    define(factory=factory)
+    path = project.revision("tag")
+    text = revision_text(path)
+    assert "sa.Column('slug', custom_types.Slug(), nullable=True)" in text
+    assert "\nimport custom_types\n" in text
+    result = ruff_check(path)
+    assert result.returncode == 0, result.stdout
+    project.upgrade()
+    project.check()
+
+
+def run_sql_script(project: Project, script: str) -> None:
+    """Run an offline (``--sql``) script the way a DBA would: straight on the database."""
+    url = sa.make_url(project.database_url)
+    if project.backend == "sqlite":
+        with sqlite3.connect(str(url.database)) as connection:
+            connection.executescript(script)
+        connection.close()
+    elif project.backend == "duckdb":
+        with duckdb.connect(str(url.database)) as connection:
+            connection.execute(script)
+    else:
+        engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+        with engine.connect() as connection:
+            connection.exec_driver_sql(script)
+        engine.dispose()
+
+
+def offline(project: Project, revisions: str, *, downgrade: bool = False) -> str:
+    buffer = io.StringIO()
+    project.config.output_buffer = buffer
+    try:
+        if downgrade:
+            command.downgrade(project.config, revisions, sql=True)
+        else:
+            command.upgrade(project.config, revisions, sql=True)
+    finally:
+        project.config.output_buffer = None
+    return buffer.getvalue()
+
+
+def test_offline_sql_scripts(project: Project, define) -> None:
+    """``alembic upgrade --sql`` writes the snapshot as one INSERT ... SELECT; running the
+    scripts gives the same database as running the revisions online."""
+    graph = define()
+    project.revision("example graph", rev_id="0001")
+    with project.connect() as connection:  # autogenerate left an empty version table behind
+        connection.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
+        connection.commit()
+    assert project.database().tables == set()
+
+    script = offline(project, "head")
+    assert f"INSERT INTO {SNAPSHOTS_TABLE} (recording, snapshot_version" in script
+    run_sql_script(project, script)
+    assert project.database().tables == EXAMPLE_TABLES
+    assert project.latest_snapshot() == graph_snapshot(graph)
+    project.check()
+
+    script = offline(project, "0001:base", downgrade=True)
+    assert f"DELETE FROM {SNAPSHOTS_TABLE} WHERE" in script
+    # Alembic starts every offline script with CREATE TABLE alembic_version; it exists here
+    statements = script.split(";\n\n")
+    run_sql_script(
+        project,
+        ";\n\n".join(s for s in statements if not s.startswith("CREATE TABLE alembic_version")),
+    )
+    assert project.database().tables == {"alembic_version"}
+
+
+@pytest.mark.duckdb
+def test_a_newcomer_runs_alembic_upgrade_head(tmp_path: Path) -> None:
+    """The repository's alembic.ini and migrations, as they are: ``alembic upgrade head`` on
+    embedded DuckDB with nothing set up, then ``alembic check`` passes."""
+    shutil.copy(REPO / "alembic.ini", tmp_path / "alembic.ini")
+    shutil.copytree(
+        REPO / "migrations", tmp_path / "migrations", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    env = {k: v for k, v in os.environ.items() if k != "METAXY_ORM_DATABASE_URL"}
+
+    def alembic(*args: str) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [sys.executable, "-m", "alembic", *args],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result
+
+    alembic("upgrade", "head")
+    assert "No new upgrade operations detected." in alembic("check").stdout
+    with duckdb.connect(str(tmp_path / "example.duckdb")) as connection:
+        tables = {row[0] for row in connection.execute("SHOW TABLES").fetchall()}
+        recorded = connection.execute(
+            f"SELECT count(DISTINCT recording), count(*) FROM {SNAPSHOTS_TABLE}"
+        ).fetchone()
+    assert tables == EXAMPLE_TABLES
+    assert recorded == (1, 4)
+    alembic("downgrade", "base")
+    with duckdb.connect(str(tmp_path / "example.duckdb")) as connection:
+        assert connection.execute("SHOW TABLES").fetchall() == [("alembic_version",)]
