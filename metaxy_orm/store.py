@@ -132,11 +132,13 @@ class MetadataStore:
                 yield conn
             else:
                 with conn.begin():
+                    self.backend.tune(conn)
                     yield conn
         else:
             assert self._engine is not None
             with self._engine.begin() as conn:
                 self.backend.prepare(conn)
+                self.backend.tune(conn)
                 yield conn
 
     def _plan(self, feature: type[Feature]) -> ResolvePlan:

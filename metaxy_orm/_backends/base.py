@@ -28,6 +28,9 @@ class Backend:
     def attach(self, engine: sa.Engine) -> None:
         """Set up an engine the store will use (e.g. hooks on new connections)."""
 
+    def tune(self, conn: sa.Connection) -> None:
+        """Adjust settings for the duration of a transaction the store itself opened."""
+
     def prepare(self, conn: sa.Connection) -> None:
         """Make a connection ready for our SQL (e.g. register hash functions)."""
 

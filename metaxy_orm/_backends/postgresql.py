@@ -18,6 +18,7 @@ from metaxy_orm.frames import polars_schema
 __all__ = ["PostgreSQLBackend"]
 
 _CHUNK_ROWS = 200_000
+_WORK_MEM = "128MB"
 _CSV_SAFE = (pl.String, pl.Int64, pl.Int32, pl.Float64)
 
 
@@ -41,6 +42,11 @@ def _csv_ready(frame: pl.DataFrame) -> pl.DataFrame:
 
 class PostgreSQLBackend(Backend):
     name: ClassVar[str] = "postgresql"
+
+    def tune(self, conn: sa.Connection) -> None:
+        # The latest-row sorts and the FULL JOIN of a resolve spill to disk with the default
+        # 4MB at 100k rows already; SET LOCAL ends with the store's own transaction.
+        conn.exec_driver_sql(f"SET LOCAL work_mem = '{_WORK_MEM}'")
 
     def latest_rows(
         self,
