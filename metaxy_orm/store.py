@@ -366,6 +366,11 @@ def _root_samples(plan: ResolvePlan, frame: pl.DataFrame) -> pl.DataFrame:
     spec = plan.spec
     where = f"resolve_update('{spec.key}')"
     required = [*spec.id_columns, *plan.provenance_columns]
+    if not frame.columns:  # an empty list: no sample is expected any more
+        frame = pl.DataFrame(
+            schema={c: polars_dtype(plan.table.c[c].type) for c in spec.id_columns}
+            | {c: pl.String() for c in plan.provenance_columns}
+        )
     missing = [c for c in required if c not in frame.columns]
     if missing:
         raise InvalidRowsError(f"{where}: samples lack column(s) {missing}")

@@ -368,7 +368,6 @@ def test_samples_for_downstream_feature_are_refused(
         ("null provenance", [AUDIO, "null"]),
         ("null id", ["sample_uid", "null"]),
         ("duplicate sample", ["more than once"]),
-        ("empty", [AUDIO]),
         ("not rows", ["dict"]),
     ],
 )
@@ -394,8 +393,6 @@ def test_bad_root_samples_are_refused(
         )
     elif case == "duplicate sample":
         bad = pl.concat([samples, samples.head(1)])
-    elif case == "empty":
-        bad = []
     else:
         bad = samples.row(0, named=True)
     with pytest.raises(mx.InvalidRowsError) as info:
@@ -405,3 +402,15 @@ def test_bad_root_samples_are_refused(
     for name in names:
         assert name in message, (name, message)
     assert store.read(pipeline.video, history=True).is_empty()
+
+
+def test_empty_list_of_root_samples_orphans_everything(
+    store: mx.MetadataStore, pipeline: VideoPipeline
+) -> None:
+    """No sample expected any more: every stored video is orphaned, none is new or stale."""
+    samples = root_samples()
+    store.write(pipeline.video, store.resolve_update(pipeline.video, samples).new)
+    inc = store.resolve_update(pipeline.video, [])
+    assert inc.new.is_empty()
+    assert inc.stale.is_empty()
+    assert sorted(inc.orphaned["sample_uid"].to_list()) == sorted(samples["sample_uid"].to_list())
