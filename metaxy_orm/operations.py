@@ -52,10 +52,22 @@ def _user_columns(plan: ResolvePlan) -> list[str]:
     ]
 
 
-def _stamp(
-    plan: ResolvePlan, *, snapshot_version: str, materialization_id: str, created_at: dt.datetime
+def _versions_and_stamp(
+    plan: ResolvePlan,
+    fields: list[Any],
+    provenance: list[sa.ColumnElement[str]],
+    data_versions: list[sa.ColumnElement[str]],
+    *,
+    snapshot_version: str,
+    materialization_id: str,
+    created_at: dt.datetime,
 ) -> list[sa.ColumnElement[Any]]:
+    """Every system column of a written row, from its per-field provenance and data versions."""
     return [
+        *(p.label(provenance_column(f)) for p, f in zip(provenance, fields, strict=True)),
+        *(d.label(data_version_column(f)) for d, f in zip(data_versions, fields, strict=True)),
+        plan.hash(provenance).label(PROVENANCE),
+        plan.hash(data_versions).label(DATA_VERSION),
         sa.literal(plan.feature_version, sa.String()).label(FEATURE_VERSION),
         sa.literal(snapshot_version, sa.String()).label(SNAPSHOT_VERSION),
         sa.literal(created_at, UTCDateTime()).label(CREATED_AT),
@@ -84,10 +96,6 @@ def reconcile_statement(
     current = plan.latest(plan.feature, [c.name for c in plan.table.c]).alias("__mx_current")
     expected = plan.expected() if plan.spec.deps else current
     c, e = current, expected
-    differs = sa.or_(
-        *(e.c[provenance_column(f)].is_distinct_from(c.c[provenance_column(f)]) for f in fields),
-        c.c[FEATURE_VERSION] != plan.feature_version,
-    )
     outputs: list[sa.ColumnElement[Any]] = [c.c[i].label(i) for i in ids]
     outputs += [c.c[u].label(u) for u in _user_columns(plan)]
     new_provenance = [e.c[provenance_column(f)] for f in fields]
@@ -96,12 +104,11 @@ def reconcile_statement(
         stored_dv, stored_prov = c.c[data_version_column(f)], c.c[provenance_column(f)]
         overridden = sa.and_(stored_dv.is_not(None), stored_dv.is_distinct_from(stored_prov))
         data_versions.append(sa.case((overridden, stored_dv), else_=e.c[provenance_column(f)]))
-    outputs += [p.label(provenance_column(f)) for p, f in zip(new_provenance, fields, strict=True)]
-    outputs += [d.label(data_version_column(f)) for d, f in zip(data_versions, fields, strict=True)]
-    outputs.append(plan.hash(new_provenance).label(PROVENANCE))
-    outputs.append(plan.hash(data_versions).label(DATA_VERSION))
-    outputs += _stamp(
+    outputs += _versions_and_stamp(
         plan,
+        fields,
+        new_provenance,
+        data_versions,
         snapshot_version=snapshot_version,
         materialization_id=materialization_id,
         created_at=created_at,
@@ -109,7 +116,7 @@ def reconcile_statement(
     source: sa.FromClause = current
     if plan.spec.deps:
         source = current.join(e, sa.and_(*(c.c[i] == e.c[i] for i in ids)))
-    select = sa.select(*outputs).select_from(source).where(differs)
+    select = sa.select(*outputs).select_from(source).where(plan.differs(e, c))
     return sa.insert(plan.table).from_select([str(o.key) for o in outputs], select)
 
 
@@ -158,23 +165,16 @@ def backfill_statement(
     ]
     outputs: list[sa.ColumnElement[Any]] = [src.c[i].label(i) for i in ids]
     outputs += [src.c[u].label(u) for u in _user_columns(plan) if u in src.c]
-    outputs += [p.label(provenance_column(f)) for p, f in zip(provenance, fields, strict=True)]
-    outputs += [d.label(data_version_column(f)) for d, f in zip(data_versions, fields, strict=True)]
-    outputs.append(plan.hash(provenance).label(PROVENANCE))
-    outputs.append(plan.hash(data_versions).label(DATA_VERSION))
-    outputs += _stamp(
+    outputs += _versions_and_stamp(
         plan,
+        fields,
+        provenance,
+        data_versions,
         snapshot_version=snapshot_version,
         materialization_id=materialization_id,
         created_at=created_at,
     )
-    differs = sa.or_(
-        *(
-            expected.c[provenance_column(f)].is_distinct_from(current.c[provenance_column(f)])
-            for f in fields
-        ),
-        current.c[FEATURE_VERSION] != plan.feature_version,
-    )
+    differs = plan.differs(expected, current)
     up_to_date = sa.select(sa.literal(1)).where(present, sa.not_(differs)).exists()
     select = sa.select(*outputs).select_from(joined).where(sa.not_(up_to_date))
     return sa.insert(plan.table).from_select([str(o.key) for o in outputs], select)

@@ -192,6 +192,13 @@ class ResolvePlan:
 
     # -- the comparison --------------------------------------------------------------------
 
+    def differs(self, expected: sa.FromClause, current: sa.FromClause) -> sa.ColumnElement[bool]:
+        """A stored row is stale: a field's provenance or the feature version changed."""
+        return sa.or_(
+            *(expected.c[p].is_distinct_from(current.c[p]) for p in self.provenance_columns),
+            current.c[FEATURE_VERSION] != self.feature_version,
+        )
+
     def increment(self, expected: sa.FromClause) -> sa.Select[Any]:
         """Every sample that is new, stale or orphaned, with a status column.
 
@@ -205,10 +212,7 @@ class ResolvePlan:
         prov = self.provenance_columns
         is_new = c.c[ids[0]].is_(None)
         is_orphaned = e.c[ids[0]].is_(None)
-        differs = sa.or_(
-            *(e.c[p].is_distinct_from(c.c[p]) for p in prov),
-            c.c[FEATURE_VERSION] != self.feature_version,
-        )
+        differs = self.differs(e, c)
         status = sa.case((is_new, "new"), (is_orphaned, "orphaned"), else_="stale")
         row_provenance = sa.case(
             (is_orphaned, c.c[PROVENANCE]),
