@@ -154,9 +154,9 @@ _SQL_DIGESTS: dict[HashAlgorithm, type[_HexDigest]] = {
 }
 
 
-def sql_join_parts(parts: Sequence[ColumnElement[str] | str]) -> ColumnElement[str]:
+def sql_join_parts(parts: Sequence[ColumnElement[Any] | str]) -> ColumnElement[str]:
     """``p1 || '|' || p2 || ...``; adjacent literal parts are merged into one bound string."""
-    merged: list[ColumnElement[str] | str] = []
+    merged: list[ColumnElement[Any] | str] = []
     for i, part in enumerate(parts):
         if i:
             merged = _append_literal(merged, SEPARATOR)
@@ -171,8 +171,8 @@ def sql_join_parts(parts: Sequence[ColumnElement[str] | str]) -> ColumnElement[s
 
 
 def _append_literal(
-    merged: list[ColumnElement[str] | str], text: str
-) -> list[ColumnElement[str] | str]:
+    merged: list[ColumnElement[Any] | str], text: str
+) -> list[ColumnElement[Any] | str]:
     if merged and isinstance(merged[-1], str):
         return [*merged[:-1], merged[-1] + text]
     return [*merged, text]
@@ -196,7 +196,7 @@ def sql_hash_text(
 
 
 def sql_hash_parts(
-    parts: Sequence[ColumnElement[str] | str], algorithm: HashAlgorithm, truncation: int
+    parts: Sequence[ColumnElement[Any] | str], algorithm: HashAlgorithm, truncation: int
 ) -> ColumnElement[str]:
     """``trunc_T(H("|".join(parts)))`` as a SQL expression."""
     return sql_hash_text(sql_join_parts(parts), algorithm, truncation)

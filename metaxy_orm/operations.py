@@ -16,6 +16,7 @@ Each is idempotent: running it again finds nothing left to do and writes nothing
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -55,8 +56,8 @@ def _user_columns(plan: ResolvePlan) -> list[str]:
 def _versions_and_stamp(
     plan: ResolvePlan,
     fields: list[Any],
-    provenance: list[sa.ColumnElement[str]],
-    data_versions: list[sa.ColumnElement[str]],
+    provenance: Sequence[sa.ColumnElement[Any]],
+    data_versions: Sequence[sa.ColumnElement[Any]],
     *,
     snapshot_version: str,
     materialization_id: str,

@@ -91,7 +91,7 @@ class ResolvePlan:
         """Names of upstream columns carried into the increment (``FeatureDep.select``)."""
         return [dep.output_name(c) for dep in self.spec.deps for c in dep.select]
 
-    def hash(self, parts: Sequence[sa.ColumnElement[str] | str]) -> sa.ColumnElement[str]:
+    def hash(self, parts: Sequence[sa.ColumnElement[Any] | str]) -> sa.ColumnElement[str]:
         return sql_hash_parts(parts, self.settings.algorithm, self.settings.truncation)
 
     def latest(self, feature: type[Feature], columns: Sequence[str]) -> sa.Subquery:
