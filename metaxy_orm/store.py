@@ -9,6 +9,7 @@ checks of ``write`` in :mod:`metaxy_orm.batch`.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Literal, overload
@@ -37,6 +38,8 @@ if TYPE_CHECKING:
 __all__ = ["MetadataStore"]
 
 Target = str | sa.URL | sa.Engine | sa.Connection | Session
+DATABASE_URL_VARIABLE = "METAXY_ORM_DATABASE_URL"
+DEFAULT_DATABASE_URL = "duckdb:///metaxy.duckdb"
 
 
 class MetadataStore:
@@ -45,11 +48,12 @@ class MetadataStore:
     ``target`` is a database URL (the store then owns its engine; close it with :meth:`close`
     or a ``with`` block), an ``Engine``, a ``Connection`` (e.g. inside an Alembic migration) or an
     ORM ``Session`` (the store then works inside the session's transaction and never commits).
+    Without a target: ``$METAXY_ORM_DATABASE_URL``, or embedded DuckDB in ``./metaxy.duckdb``.
     """
 
     def __init__(
         self,
-        target: Target,
+        target: Target | None = None,
         *,
         hash_algorithm: str | HashAlgorithm = HashAlgorithm.MD5,
         hash_truncation_length: int = DEFAULT_TRUNCATION,
@@ -58,6 +62,8 @@ class MetadataStore:
         self._engine: sa.Engine | None = None
         self._connection: sa.Connection | None = None
         self._session: Session | None = None
+        if target is None:
+            target = os.environ.get(DATABASE_URL_VARIABLE) or DEFAULT_DATABASE_URL
         if isinstance(target, str | sa.URL):
             self._owned_engine = self._engine = sa.create_engine(target)
             dialect = self._engine.dialect

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -220,3 +221,18 @@ def test_lazy_root_refuses_in_memory_samples(
 ) -> None:
     with pytest.raises(mx.InvalidRowsError, match="lazy"):
         store.resolve_update(pipeline.video, samples=root_samples(), lazy=True)
+
+
+def test_default_target_is_the_environment_url_or_embedded_duckdb(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("METAXY_ORM_DATABASE_URL", raising=False)
+    with mx.MetadataStore() as store:
+        assert store.backend.name == "duckdb"
+        with store._begin() as conn:
+            assert conn.exec_driver_sql("select 1").scalar() == 1
+    assert (tmp_path / "metaxy.duckdb").exists()
+    monkeypatch.setenv("METAXY_ORM_DATABASE_URL", f"sqlite:///{tmp_path / 'env.sqlite'}")
+    with mx.MetadataStore() as store:
+        assert store.backend.name == "sqlite"
