@@ -11,22 +11,39 @@ drop it on every later autogenerate. Alembic skips its own version table the sam
 ours here: this comparator runs after the table comparator (priority ``LAST``) and takes back
 that one ``DropTableOp``, so that neither ``env.py`` nor an ``include_object`` hook has to know
 about the table.
+
+Then, for every feature whose version changed, it proposes to reconcile its stored rows (move
+them onto the new version without recomputing, :mod:`alembic_ext.reconcile_ops`). Whether that
+is right depends on whether the change altered the feature's outputs, which only the user knows:
+so the operation is written *active* only for the features the user names, with
+``-x reconcile=crop,face_detection`` on the command line or ``reconcile=[...]`` in
+:func:`alembic_ext.configure`; for the others it is written commented out, with an explanation,
+and their rows stay stale until they are recomputed. A name that is not in the code's graph is an
+error; a named feature whose version did not change is left out, with a warning.
+
+Whether rows exist is not looked at: the database autogenerate compares with is often a
+development one, not the one the revision will run on.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from alembic.operations import ops
 from alembic.util import CommandError, PriorityDispatchResult
 
 import alembic_ext.render  # noqa: F401 - registers the renderers of our operations
-from alembic_ext.plugin import GRAPH_OPTION
+from alembic_ext.data_ops import CommentedOutOp
+from alembic_ext.plugin import GRAPH_OPTION, PROGRESS_LOGGER, RECONCILE_OPTION
+from alembic_ext.reconcile_ops import ReconcileFeaturesOp
 from alembic_ext.snapshot_ops import RecordGraphSnapshotOp
 from metaxy_orm.graph import FeatureGraph
 from metaxy_orm.snapshots import (
     SNAPSHOTS_TABLE,
+    FeatureChange,
+    SnapshotDiff,
     diff_snapshots,
     graph_snapshot,
     latest_snapshot,
@@ -38,9 +55,13 @@ if TYPE_CHECKING:
     from alembic.autogenerate.api import AutogenContext
     from alembic.operations.ops import UpgradeOps
 
-__all__ = ["compare_graph_snapshot"]
+__all__ = ["compare_graph_snapshot", "reconcile_operations", "requested_reconcile"]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(PROGRESS_LOGGER)
+
+#: The command-line switch: ``alembic -x reconcile=crop,face_detection revision --autogenerate``
+#: (``-x`` is an option of ``alembic`` itself: it comes before the command).
+RECONCILE_X_ARGUMENT = "reconcile"
 
 
 def _is_snapshots_table(op: ops.MigrateOperation, cls: type[ops.MigrateOperation]) -> bool:
@@ -77,11 +98,19 @@ def compare_graph_snapshot(
     if len(graph) == 0:
         log.info("no features defined: no graph snapshot to compare")
         return PriorityDispatchResult.CONTINUE
+    requested = requested_reconcile(autogen_context, graph)
     connection = autogen_context.connection
     assert connection is not None  # autogenerate always has one
     recorded = latest_snapshot(connection)
     current = graph_snapshot(graph)
     if snapshots_equal(recorded, current):
+        if requested:
+            log.warning(
+                "reconcile=%s: the graph did not change since the last recorded snapshot, so "
+                "nothing is reconciled; to reconcile anyway, write op.reconcile_features(...) "
+                "in a revision by hand",
+                ",".join(requested),
+            )
         return PriorityDispatchResult.CONTINUE
 
     table_exists = autogen_context.inspector.has_table(SNAPSHOTS_TABLE)
@@ -92,4 +121,112 @@ def compare_graph_snapshot(
     diff = diff_snapshots(recorded, current)
     log.info("Detected graph snapshot change %s", diff.describe()[0])
     upgrade_ops.ops.append(RecordGraphSnapshotOp(current, diff=diff))
+    upgrade_ops.ops.extend(reconcile_operations(diff, requested))
     return PriorityDispatchResult.CONTINUE
+
+
+def _names(value: Any, origin: str) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [name.strip() for name in value.split(",") if name.strip()]
+    if isinstance(value, Iterable):
+        return [str(name).strip() for name in value if str(name).strip()]
+    raise CommandError(f"{origin} must be feature keys (a list, or a comma-separated string)")
+
+
+def requested_reconcile(autogen_context: AutogenContext, graph: FeatureGraph) -> list[str]:
+    """The features the user asked to reconcile: ``-x reconcile=...`` and ``reconcile=[...]``."""
+    names = _names(autogen_context.opts.get(RECONCILE_OPTION), "the reconcile option")
+    environment = autogen_context.migration_context.environment_context
+    if environment is not None:
+        x = environment.get_x_argument(as_dictionary=True).get(RECONCILE_X_ARGUMENT)
+        names += _names(x, f"-x {RECONCILE_X_ARGUMENT}=")
+    unknown = [name for name in names if name not in graph]
+    if unknown:
+        known = ", ".join(str(k) for k in graph.topological_order())
+        raise CommandError(
+            f"reconcile: feature(s) {', '.join(repr(n) for n in unknown)} not in the code's "
+            f"feature graph (known: {known})"
+        )
+    return list(dict.fromkeys(names))
+
+
+_PROPOSAL = (
+    "Reconcile instead of recomputing? The stored rows of {features} were written under their "
+    "old versions and are now stale: recomputing them (resolve_update, then write) brings them "
+    "up to date. If the change did not alter their outputs (a refactor, a fix that leaves "
+    "results as they were), reconciling moves the rows onto the new versions as they are, in "
+    "SQL, without recomputing. To reconcile, uncomment this and the op.delete_materialization "
+    "in downgrade(), or generate the revision with "
+    "`alembic -x reconcile={keys} revision --autogenerate`.{warnings}"
+)
+_PROPOSAL_REVERSE = "Uncomment together with op.reconcile_features(...) in upgrade()."
+_REQUESTED = (
+    "Reconciled without recomputation, as asked (reconcile={keys}): the rows move onto the new "
+    "versions as they are, which is right only if the change did not alter their outputs."
+    "{warnings}"
+)
+
+
+def _warnings(changes: Iterable[FeatureChange]) -> str:
+    lines = [
+        f" {c.feature} gains field(s) {', '.join(c.added_fields)}, whose outputs were never "
+        "computed: recompute it rather than reconcile it."
+        for c in changes
+        if c.added_fields
+    ]
+    return "".join(lines)
+
+
+def reconcile_operations(diff: SnapshotDiff, requested: list[str]) -> list[Any]:
+    """The reconcile operations of a graph change: active for ``requested``, else proposed.
+
+    Only features whose version changed are considered (in the graph's topological order,
+    which the diff keeps); each goes with the version it is reconciled onto.
+    """
+    changed = [
+        c for c in diff.changed if c.new_version is not None and c.old_version != c.new_version
+    ]
+    names = {c.feature for c in changed}
+    for name in requested:
+        if name not in names:
+            log.warning(
+                "reconcile=%s: the version of feature '%s' did not change, so its rows are not "
+                "stale because of this revision; not reconciled",
+                name,
+                name,
+            )
+    active = [c for c in changed if c.feature in requested]
+    proposed = [c for c in changed if c.feature not in requested]
+    operations: list[Any] = []
+    if active:
+        keys = ",".join(c.feature for c in active)
+        for c in active:
+            if c.added_fields:
+                log.warning("reconcile=%s: %s", c.feature, _warnings([c]).strip())
+        operations.append(
+            ReconcileFeaturesOp(
+                {c.feature: c.new_version for c in active},
+                materialization_id=None,
+                note=_REQUESTED.format(keys=keys, warnings=_warnings(active)),
+            )
+        )
+    if proposed:
+        keys = ",".join(c.feature for c in changed)
+        operation = ReconcileFeaturesOp(
+            {c.feature: c.new_version for c in proposed}, materialization_id=None
+        )
+        note = _PROPOSAL.format(
+            features=", ".join(c.feature for c in proposed),
+            keys=keys,
+            warnings=_warnings(proposed),
+        )
+        operations.append(CommentedOutOp(operation, note, reverse_note=_PROPOSAL_REVERSE))
+        log.info(
+            "Proposed (commented out) reconciling %s; to reconcile instead of recomputing, "
+            "name them: alembic -x reconcile=%s revision --autogenerate",
+            ", ".join(c.feature for c in proposed),
+            keys,
+        )
+    return operations

@@ -12,7 +12,18 @@ needs, each through an Alembic option rather than a patch:
   types from outside SQLAlchemy (SQLModel's ``AutoString``, ``UTCDateTime``, ours);
 - ``include_name``, chained after yours, so that Alembic does not reflect the snapshots table
   (the plugin owns it; without this hook it still keeps Alembic from dropping it);
-- ``metaxy_orm_graph``: the feature graph to compare, when it is not the active one.
+- ``metaxy_orm_graph``: the feature graph to compare, when it is not the active one;
+- ``metaxy_orm_reconcile`` and ``metaxy_orm_store_options``: the features autogenerate may
+  reconcile, and the store settings of the data operations (see :func:`configure`);
+- transactional DDL on SQLite (pysqlite): Alembic's SQLite implementation runs DDL outside any
+  transaction, because Python's ``sqlite3`` module only opens a transaction before
+  ``INSERT``/``UPDATE``/``DELETE``, so a revision that fails halfway leaves its first tables and
+  columns behind. :func:`configure` applies SQLAlchemy's documented recipe for pysqlite
+  (the driver's own transaction handling off, a ``BEGIN`` on every SQLAlchemy ``begin``) to the
+  connection's engine, and tells Alembic that DDL is transactional: a failed upgrade then leaves
+  the database as it was, schema and data. Every connection of that engine gets the same
+  behaviour (real transactions, including for ``SELECT``). Pass ``transactional_ddl=False`` to
+  keep pysqlite's default.
 
 What you pass is kept: your plugin list is extended (list ``"~metaxy_orm"`` to leave ours
 out), your hooks run first, and an explicit ``render_as_batch`` is not overridden.
@@ -20,16 +31,21 @@ out), your hooks run first, and an explicit ``render_as_batch`` is not overridde
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 import sqlalchemy as sa
 
 # Importing these registers the DuckDB implementation and our operations; the plugin entry point
 # does it too, but Alembic < 1.18 has no plugin entry points.
+import alembic_ext.backfill_ops
+import alembic_ext.cleanup_ops
+import alembic_ext.data_ops
 import alembic_ext.dialects
+import alembic_ext.reconcile_ops
 import alembic_ext.snapshot_ops  # noqa: F401
-from alembic_ext.plugin import GRAPH_OPTION, PLUGIN_NAME
+from alembic_ext.plugin import GRAPH_OPTION, PLUGIN_NAME, RECONCILE_OPTION, STORE_OPTION
 
 if TYPE_CHECKING:
     from alembic.autogenerate.api import AutogenContext
@@ -57,6 +73,8 @@ NAMING_CONVENTION: Final[dict[str, str]] = {
 }
 
 _DEFAULT_PLUGINS: Final = ("alembic.autogenerate.*",)
+
+log = logging.getLogger(__name__)
 
 
 def _dialect_name(
@@ -102,25 +120,69 @@ def _chained_include_name(user: IncludeNameFn | None) -> IncludeNameFn:
     return include_name
 
 
+def _begin_explicitly(connection: sa.Connection) -> None:
+    """``BEGIN`` on each SQLAlchemy ``begin`` (the pysqlite recipe for transactional DDL)."""
+    connection.exec_driver_sql("BEGIN")
+
+
+def _no_driver_transactions(dbapi_connection: Any, connection_record: Any) -> None:
+    dbapi_connection.isolation_level = None
+
+
+def _transactional_sqlite(connection: sa.Connection) -> bool:
+    """Make pysqlite run DDL inside transactions; ``False`` where it cannot be done."""
+    if connection.dialect.driver != "pysqlite":
+        return False
+    if connection.in_transaction():  # the caller manages the transaction: leave it alone
+        log.warning(
+            "SQLite: the connection is already in a transaction, so DDL stays outside "
+            "transactions (pysqlite's default); call alembic_ext.configure before using it"
+        )
+        return False
+    engine = connection.engine
+    if not sa.event.contains(engine, "begin", _begin_explicitly):
+        sa.event.listen(engine, "connect", _no_driver_transactions)
+        sa.event.listen(engine, "begin", _begin_explicitly)
+    connection.connection.driver_connection.isolation_level = None  # type: ignore[union-attr]
+    return True
+
+
 def configure(
     *,
     connection: sa.Connection | None = None,
     url: str | sa.URL | None = None,
     graph: FeatureGraph | None = None,
+    reconcile: str | Sequence[str] | None = None,
+    store_options: Mapping[str, Any] | None = None,
     **kwargs: Any,
 ) -> None:
     """Call ``alembic.context.configure`` with metaxy-orm's options added.
 
-    ``graph`` is the feature graph that autogenerate compares with the recorded snapshot
-    (default: the active graph, where importing your feature modules registered them). Any
-    other keyword goes to ``context.configure``, combined with ours as the module says.
+    ``graph`` is the feature graph that autogenerate compares with the recorded snapshot and
+    that data operations look features up in (default: the active graph, where importing your
+    feature modules registered them). ``reconcile`` names features that autogenerate reconciles
+    (instead of proposing it commented out) when their version changes, like
+    ``-x reconcile=...`` does for one run; prefer the command line, which is a decision per
+    revision. ``store_options`` are the ``MetadataStore`` settings of the data operations
+    (``hash_algorithm``, ``hash_truncation_length``), which must be those your pipeline uses.
+    Any other keyword goes to ``context.configure``, combined with ours as the module says.
     """
     from alembic import context
 
+    dialect = _dialect_name(connection, url, kwargs)
     kwargs["autogenerate_plugins"] = _with_our_plugin(kwargs.get("autogenerate_plugins"))
-    kwargs.setdefault("render_as_batch", _dialect_name(connection, url, kwargs) == "sqlite")
+    kwargs.setdefault("render_as_batch", dialect == "sqlite")
     kwargs["render_item"] = _chained_render_item(kwargs.get("render_item"))
     kwargs["include_name"] = _chained_include_name(kwargs.get("include_name"))
     if graph is not None:
         kwargs[GRAPH_OPTION] = graph
+    if reconcile is not None:
+        kwargs[RECONCILE_OPTION] = reconcile
+    if store_options is not None:
+        kwargs[STORE_OPTION] = dict(store_options)
+    if dialect == "sqlite" and kwargs.get("transactional_ddl", True):
+        if connection is None:  # an offline script: BEGIN and COMMIT around it
+            kwargs.setdefault("transactional_ddl", True)
+        elif _transactional_sqlite(connection):
+            kwargs["transactional_ddl"] = True
     context.configure(connection=connection, url=url, **kwargs)

@@ -7,8 +7,10 @@ of Alembic already loaded by then (``alembic.operations``, ``alembic.ddl.impl``)
 
 - the DuckDB dialect implementation (:mod:`alembic_ext.dialects`), so that any Alembic run on
   DuckDB works, whatever ``env.py`` does;
-- our migration operations (:mod:`alembic_ext.snapshot_ops`), so that ``op.record_graph_snapshot``
-  exists whenever a revision file runs;
+- our migration operations (:mod:`alembic_ext.snapshot_ops`, :mod:`alembic_ext.reconcile_ops`,
+  :mod:`alembic_ext.backfill_ops`, :mod:`alembic_ext.cleanup_ops`, :mod:`alembic_ext.data_ops`),
+  so that ``op.record_graph_snapshot``, ``op.reconcile_features`` and the others exist whenever
+  a revision file runs;
 - the graph-snapshot comparator, through a trampoline that imports :mod:`alembic_ext.compare`
   (and with it the feature graph, SQLModel and the renderers) only when autogenerate runs.
 
@@ -26,7 +28,14 @@ if TYPE_CHECKING:
     from alembic.runtime.plugins import Plugin
     from alembic.util import PriorityDispatchResult
 
-__all__ = ["GRAPH_OPTION", "PLUGIN_NAME", "setup"]
+__all__ = [
+    "GRAPH_OPTION",
+    "PLUGIN_NAME",
+    "PROGRESS_LOGGER",
+    "RECONCILE_OPTION",
+    "STORE_OPTION",
+    "setup",
+]
 
 #: The plugin's name in ``autogenerate_plugins``: the name of our ``alembic.plugins`` entry point.
 PLUGIN_NAME: Final = "metaxy_orm"
@@ -34,13 +43,29 @@ PLUGIN_NAME: Final = "metaxy_orm"
 #: The ``context.configure()`` option that names the graph to compare (default: the active one).
 GRAPH_OPTION: Final = "metaxy_orm_graph"
 
+#: The ``context.configure()`` option naming the features that autogenerate may reconcile
+#: (a list of keys, or one comma-separated string); ``-x reconcile=a,b`` adds to it.
+RECONCILE_OPTION: Final = "metaxy_orm_reconcile"
+
+#: The ``context.configure()`` option with the keyword arguments of the ``MetadataStore`` that
+#: data operations use (``hash_algorithm``, ``hash_truncation_length``).
+STORE_OPTION: Final = "metaxy_orm_store_options"
+
+#: The logger of autogenerate's findings and of the data operations' progress. A child of
+#: ``alembic``, so that the ``[logger_alembic]`` section of a usual ``alembic.ini`` shows it.
+PROGRESS_LOGGER: Final = "alembic.metaxy_orm"
+
 
 def setup(plugin: Plugin) -> None:
     """Register the DuckDB implementation, our operations and the snapshot comparator."""
     from alembic.util import DispatchPriority
 
     # Importing these registers the DuckDB implementation and our operations.
+    import alembic_ext.backfill_ops
+    import alembic_ext.cleanup_ops
+    import alembic_ext.data_ops
     import alembic_ext.dialects
+    import alembic_ext.reconcile_ops
     import alembic_ext.snapshot_ops  # noqa: F401
 
     # LAST: the table comparators have run, so the snapshot operation follows the DDL that it

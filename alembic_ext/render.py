@@ -2,7 +2,10 @@
 
 - The renderers (registered in Alembic's ``renderers`` dispatcher, as Alembic registers its
   own) write ``op.record_graph_snapshot({...})`` with the whole snapshot as a Python literal,
-  preceded by comments that list what changed, and ``op.remove_graph_snapshot("...")``.
+  preceded by comments that list what changed, and ``op.remove_graph_snapshot("...")``; the data
+  operations as calls with literal arguments, and ``materialization_id=revision`` (the revision
+  module's own id) where the operation has no id of its own yet. A proposal
+  (:class:`~alembic_ext.data_ops.CommentedOutOp`) is its note, then the operation commented out.
 - :func:`render_item` is a ``render_item`` hook: Alembic writes a type from outside
   SQLAlchemy as ``<module>.<repr>`` (``sqlmodel.sql.sqltypes.AutoString()``) but imports
   nothing for it, so the revision fails with a ``NameError``. The hook adds the import
@@ -16,11 +19,22 @@ line would pass 100 columns, trailing commas), so revision files stay diff-frien
 from __future__ import annotations
 
 import json
+import re
+import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Literal
 
+import sqlalchemy as sa
 from alembic.autogenerate import renderers
+from alembic.autogenerate.render import render_op
 from sqlalchemy.types import TypeEngine
 
+from alembic_ext.backfill_ops import BackfillFeatureOp
+from alembic_ext.cleanup_ops import CannotUndoCleanupOp, CleanupFeatureOp
+from alembic_ext.data_ops import CommentedOutOp, DeleteMaterializationOp
+from alembic_ext.reconcile_ops import ReconcileFeaturesOp
 from alembic_ext.snapshot_ops import RecordGraphSnapshotOp, RemoveGraphSnapshotOp
 
 if TYPE_CHECKING:
@@ -29,6 +43,18 @@ if TYPE_CHECKING:
 __all__ = ["python_literal", "render_item"]
 
 _WIDTH = 96  # 100 columns, minus the 4 of the function body the template puts us in
+
+#: The width left to the code being rendered: less inside a comment (``# ``).
+_width: ContextVar[int] = ContextVar("alembic_ext_render_width", default=_WIDTH)
+
+
+@contextmanager
+def _narrower(columns: int) -> Iterator[None]:
+    token = _width.set(_width.get() - columns)
+    try:
+        yield
+    finally:
+        _width.reset(token)
 
 
 def _flat(value: Any) -> str:
@@ -50,7 +76,9 @@ def python_literal(value: Any, *, indent: int = 0, prefix: int = 0) -> str:
     the value on it (e.g. a dict key).
     """
     flat = _flat(value)
-    if indent + prefix + len(flat) + 1 <= _WIDTH or not isinstance(value, dict | list | tuple):
+    if indent + prefix + len(flat) + 1 <= _width.get() or not isinstance(
+        value, dict | list | tuple
+    ):
         return flat
     pad = " " * (indent + 4)
     if isinstance(value, dict):
@@ -88,6 +116,134 @@ def _render_remove_graph_snapshot(
     autogen_context: AutogenContext, op: RemoveGraphSnapshotOp
 ) -> str:
     return f"{_prefix(autogen_context)}remove_graph_snapshot({_flat(op.snapshot_version)})"
+
+
+class _Code(str):
+    """An argument that is Python source already (a name such as ``revision``), not a value."""
+
+    __slots__ = ()
+
+
+def _argument(value: Any, *, indent: int, prefix: int) -> str:
+    if isinstance(value, _Code):
+        return str(value)
+    return python_literal(value, indent=indent, prefix=prefix)
+
+
+def _call(autogen_context: AutogenContext, name: str, *args: Any, **kwargs: Any) -> str:
+    """``op.name(args, key=value)``: on one line if it fits, else one argument per line, with a
+    trailing comma (a layout ``ruff format`` keeps)."""
+    head = f"{_prefix(autogen_context)}{name}("
+    flat = [_argument(a, indent=0, prefix=0) for a in args]
+    flat += [f"{k}={_argument(v, indent=0, prefix=0)}" for k, v in kwargs.items()]
+    one_line = head + ", ".join(flat) + ")"
+    if len(one_line) <= _width.get() and "\n" not in one_line:
+        return one_line
+    lines = [head]
+    lines += [f"    {_argument(a, indent=4, prefix=0)}," for a in args]
+    lines += [f"    {k}={_argument(v, indent=4, prefix=len(k) + 1)}," for k, v in kwargs.items()]
+    return "\n".join([*lines, ")"])
+
+
+def _comment(text: str | None) -> list[str]:
+    """A paragraph as comment lines, wrapped to the width; a `code span` is never split."""
+    if not text:
+        return []
+    width = _width.get() - 2
+    kept = re.sub(
+        r"`[^`]*`",
+        lambda m: m.group(0).replace(" ", "\0") if len(m.group(0)) <= width else m.group(0),
+        text,
+    )
+    lines = textwrap.wrap(kept, width=width, break_on_hyphens=False, break_long_words=False)
+    return [f"# {line.replace(chr(0), ' ')}" for line in lines]
+
+
+def _materialization_id(value: str | None) -> Any:
+    return _Code("revision") if value is None else value
+
+
+def _keys(features: list[str]) -> str | list[str]:
+    return features[0] if len(features) == 1 else features
+
+
+@renderers.dispatch_for(ReconcileFeaturesOp)
+def _render_reconcile_features(
+    autogen_context: AutogenContext, op: ReconcileFeaturesOp
+) -> list[str]:
+    versions = op.features
+    features: Any = (
+        dict(versions) if any(v is not None for v in versions.values()) else list(versions)
+    )
+    call = _call(
+        autogen_context,
+        "reconcile_features",
+        features,
+        materialization_id=_materialization_id(op.materialization_id),
+    )
+    return [*_comment(op.note), call]
+
+
+@renderers.dispatch_for(DeleteMaterializationOp)
+def _render_delete_materialization(
+    autogen_context: AutogenContext, op: DeleteMaterializationOp
+) -> str:
+    return _call(
+        autogen_context,
+        "delete_materialization",
+        _keys(op.features),
+        materialization_id=_materialization_id(op.materialization_id),
+    )
+
+
+@renderers.dispatch_for(BackfillFeatureOp)
+def _render_backfill_feature(autogen_context: AutogenContext, op: BackfillFeatureOp) -> str:
+    if isinstance(op.source, str):
+        source: Any = op.source
+    elif isinstance(op.source, sa.TextClause) and not op.source._bindparams:
+        prefix = autogen_context.opts.get("sqlalchemy_module_prefix") or "sa."
+        source = _Code(f"{prefix}text({_flat(op.source.text)})")
+    else:
+        raise ValueError(
+            f"cannot write the backfill source of feature {op.feature!r} into a revision file "
+            f"({type(op.source).__name__}); give a table name or sa.text(...) without bound "
+            "parameters, or write the operation by hand"
+        )
+    return _call(
+        autogen_context,
+        "backfill_feature",
+        op.feature,
+        source,
+        materialization_id=_materialization_id(op.materialization_id),
+    )
+
+
+@renderers.dispatch_for(CleanupFeatureOp)
+def _render_cleanup_feature(autogen_context: AutogenContext, op: CleanupFeatureOp) -> str:
+    return _call(autogen_context, "cleanup_feature", op.feature, keep_last=op.keep_last)
+
+
+@renderers.dispatch_for(CannotUndoCleanupOp)
+def _render_cannot_undo_cleanup(
+    autogen_context: AutogenContext, op: CannotUndoCleanupOp
+) -> list[str]:
+    note = (
+        "The rows the cleanup deleted cannot be restored: this stops a downgrade. Pass "
+        "downgrade_anyway=True to go on without them."
+    )
+    kwargs: dict[str, Any] = {"keep_last": op.keep_last}
+    if op.downgrade_anyway:
+        kwargs["downgrade_anyway"] = True
+    return [*_comment(note), _call(autogen_context, "cannot_undo_cleanup", op.feature, **kwargs)]
+
+
+@renderers.dispatch_for(CommentedOutOp)
+def _render_commented_out(autogen_context: AutogenContext, op: CommentedOutOp) -> list[str]:
+    with _narrower(2):
+        lines = [
+            line for text in render_op(autogen_context, op.operation) for line in text.split("\n")
+        ]
+    return [*_comment(op.note), *(f"# {line}" if line else "#" for line in lines)]
 
 
 def _import_for(module: str) -> str:

@@ -34,16 +34,40 @@ from metaxy_orm.columns import (
     provenance_column,
 )
 from metaxy_orm.exceptions import InvalidRowsError
+from metaxy_orm.hashing import HashAlgorithm
+from metaxy_orm.versioning import DEFAULT_TRUNCATION
 
 if TYPE_CHECKING:
+    from metaxy_orm.feature import Feature
     from metaxy_orm.resolve import ResolvePlan
 
 __all__ = [
     "backfill_statement",
     "cleanup_statement",
+    "plan_for_dialect",
     "reconcile_statement",
     "undo_statement",
 ]
+
+
+def plan_for_dialect(
+    feature: type[Feature],
+    dialect: sa.Dialect,
+    *,
+    hash_algorithm: str | HashAlgorithm = HashAlgorithm.MD5,
+    hash_truncation_length: int = DEFAULT_TRUNCATION,
+) -> ResolvePlan:
+    """What the store plans for ``feature``, for a dialect alone (e.g. an offline migration).
+
+    The statements of this module need no connection; with this plan they can be compiled for
+    a SQL script. The settings are checked as :class:`~metaxy_orm.MetadataStore` checks them.
+    """
+    from metaxy_orm._backends import backend_for
+    from metaxy_orm.resolve import ResolvePlan, hash_settings
+
+    backend = backend_for(dialect)
+    settings = hash_settings(backend, hash_algorithm, hash_truncation_length)
+    return ResolvePlan(feature, feature.feature_graph(), backend, settings)
 
 
 def _user_columns(plan: ResolvePlan) -> list[str]:
@@ -61,7 +85,7 @@ def _versions_and_stamp(
     *,
     snapshot_version: str,
     materialization_id: str,
-    created_at: dt.datetime,
+    created_at: dt.datetime | sa.ColumnElement[Any],
 ) -> list[sa.ColumnElement[Any]]:
     """Every system column of a written row, from its per-field provenance and data versions."""
     return [
@@ -71,7 +95,11 @@ def _versions_and_stamp(
         plan.hash(data_versions).label(DATA_VERSION),
         sa.literal(plan.feature_version, sa.String()).label(FEATURE_VERSION),
         sa.literal(snapshot_version, sa.String()).label(SNAPSHOT_VERSION),
-        sa.literal(created_at, UTCDateTime()).label(CREATED_AT),
+        (
+            sa.type_coerce(created_at, UTCDateTime())
+            if isinstance(created_at, sa.ColumnElement)
+            else sa.literal(created_at, UTCDateTime())
+        ).label(CREATED_AT),
         sa.literal(materialization_id, sa.String()).label(MATERIALIZATION_ID),
     ]
 
@@ -85,7 +113,7 @@ def reconcile_statement(
     *,
     snapshot_version: str,
     materialization_id: str,
-    created_at: dt.datetime,
+    created_at: dt.datetime | sa.ColumnElement[Any],
 ) -> sa.Insert:
     """Write the stale latest rows again under the current versions, keeping user columns.
 
@@ -127,7 +155,7 @@ def backfill_statement(
     *,
     snapshot_version: str,
     materialization_id: str,
-    created_at: dt.datetime,
+    created_at: dt.datetime | sa.ColumnElement[Any],
 ) -> sa.Insert:
     """Insert the samples of ``source`` that the feature lacks (or holds stale), with provenance.
 

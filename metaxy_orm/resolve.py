@@ -24,9 +24,9 @@ from metaxy_orm.columns import (
     data_version_column,
     provenance_column,
 )
-from metaxy_orm.exceptions import FeatureSpecError
-from metaxy_orm.hashing import HashAlgorithm, sql_hash_parts
-from metaxy_orm.versioning import qualified_field_name
+from metaxy_orm.exceptions import FeatureSpecError, UnsupportedHashAlgorithmError
+from metaxy_orm.hashing import HashAlgorithm, parse_algorithm, sql_hash_parts
+from metaxy_orm.versioning import check_truncation, qualified_field_name
 
 if TYPE_CHECKING:
     from metaxy_orm._backends import Backend
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from metaxy_orm.graph import FeatureGraph
     from metaxy_orm.spec import FeatureDep, FeatureSpec
 
-__all__ = ["STATUS", "HashSettings", "ResolvePlan", "feature_table"]
+__all__ = ["STATUS", "HashSettings", "ResolvePlan", "feature_table", "hash_settings"]
 
 STATUS = "__mx_status"
 
@@ -43,6 +43,20 @@ STATUS = "__mx_status"
 class HashSettings:
     algorithm: HashAlgorithm
     truncation: int
+
+
+def hash_settings(
+    backend: Backend, hash_algorithm: str | HashAlgorithm, hash_truncation_length: int
+) -> HashSettings:
+    """Validated hash settings; an algorithm the backend cannot compute in SQL is refused."""
+    algorithm = parse_algorithm(hash_algorithm)
+    if algorithm not in backend.hash_algorithms:
+        available = ", ".join(sorted(a.value for a in backend.hash_algorithms))
+        raise UnsupportedHashAlgorithmError(
+            f"the {backend.name} backend cannot compute '{algorithm.value}' in the "
+            f"database; choose one of: {available}"
+        )
+    return HashSettings(algorithm, check_truncation(hash_truncation_length))
 
 
 def feature_table(feature: type[Feature]) -> sa.Table:
@@ -79,6 +93,11 @@ class ResolvePlan:
         self.feature_version = graph.feature_version(
             self.spec.key, hash_truncation_length=settings.truncation
         )
+
+    @property
+    def snapshot_version(self) -> str:
+        """The snapshot version that rows written now are stamped with."""
+        return self.graph.versions(self.settings.truncation).snapshot_version()
 
     # -- pieces ----------------------------------------------------------------------------
 

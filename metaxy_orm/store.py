@@ -22,12 +22,12 @@ from metaxy_orm import operations
 from metaxy_orm._backends import Backend, backend_for
 from metaxy_orm.batch import BatchContext, prepare_batch
 from metaxy_orm.columns import CREATED_AT, PROVENANCE
-from metaxy_orm.exceptions import InvalidRowsError, UnsupportedHashAlgorithmError
+from metaxy_orm.exceptions import InvalidRowsError
 from metaxy_orm.frames import Rows, polars_dtype, to_frame
-from metaxy_orm.hashing import HashAlgorithm, parse_algorithm
+from metaxy_orm.hashing import HashAlgorithm
 from metaxy_orm.increment import Increment, LazyIncrement
-from metaxy_orm.resolve import STATUS, HashSettings, ResolvePlan, feature_table
-from metaxy_orm.versioning import DEFAULT_TRUNCATION, check_truncation
+from metaxy_orm.resolve import STATUS, ResolvePlan, feature_table, hash_settings
+from metaxy_orm.versioning import DEFAULT_TRUNCATION
 from metaxy_orm.write_time import write_time
 
 if TYPE_CHECKING:
@@ -89,14 +89,7 @@ class MetadataStore:
         )
         if engine is not None:
             self.backend.attach(engine)
-        algorithm = parse_algorithm(hash_algorithm)
-        if algorithm not in self.backend.hash_algorithms:
-            available = ", ".join(sorted(a.value for a in self.backend.hash_algorithms))
-            raise UnsupportedHashAlgorithmError(
-                f"the {self.backend.name} backend cannot compute '{algorithm.value}' in the "
-                f"database; choose one of: {available}"
-            )
-        self.settings = HashSettings(algorithm, check_truncation(hash_truncation_length))
+        self.settings = hash_settings(self.backend, hash_algorithm, hash_truncation_length)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -260,13 +253,12 @@ class MetadataStore:
         frame = to_frame(rows, what=f"write to feature '{plan.spec.key}'")
         if frame.is_empty():
             return 0
-        graph = feature.feature_graph()
         ctx = BatchContext(
             spec=plan.spec,
             table=plan.table,
             settings=self.settings,
             feature_version=plan.feature_version,
-            snapshot_version=graph.versions(self.settings.truncation).snapshot_version(),
+            snapshot_version=plan.snapshot_version,
             droppable=set(plan.selected_columns()),
         )
         batch = prepare_batch(frame, ctx, materialization_id=materialization_id, now=write_time())
@@ -275,9 +267,6 @@ class MetadataStore:
         return batch.height
 
     # -- data operations (what the Alembic extension runs) --------------------------------
-
-    def _snapshot_version(self, feature: type[Feature]) -> str:
-        return feature.feature_graph().versions(self.settings.truncation).snapshot_version()
 
     def _execute_count(self, statement: sa.Executable) -> int:
         with self._begin() as conn:
@@ -296,7 +285,7 @@ class MetadataStore:
         plan = self._plan(feature)
         statement = operations.reconcile_statement(
             plan,
-            snapshot_version=self._snapshot_version(feature),
+            snapshot_version=plan.snapshot_version,
             materialization_id=materialization_id,
             created_at=write_time(),
         )
@@ -318,7 +307,7 @@ class MetadataStore:
         statement = operations.backfill_statement(
             plan,
             source,
-            snapshot_version=self._snapshot_version(feature),
+            snapshot_version=plan.snapshot_version,
             materialization_id=materialization_id,
             created_at=write_time(),
         )

@@ -13,10 +13,14 @@ would shadow the real Alembic.
 
 from __future__ import annotations
 
+import argparse
 import ast
+import io
 import shutil
+import sqlite3
 import subprocess
 import sys
+import textwrap
 import types
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 import sqlalchemy as sa
 from alembic import command
@@ -56,6 +61,65 @@ class Project:
     def downgrade(self, revision: str) -> None:
         command.downgrade(self.config, revision)
 
+    def stamp(self, revision: str) -> None:
+        command.stamp(self.config, revision)
+
+    def x(self, *arguments: str) -> None:
+        """Set ``-x`` arguments for the next commands, as ``alembic -x key=value`` does."""
+        self.config.cmd_opts = argparse.Namespace(x=list(arguments))
+
+    def write_revision(
+        self, rev_id: str, down_revision: str | None, upgrade: str, downgrade: str
+    ) -> Path:
+        """A revision written by hand (bodies of ``upgrade()`` and ``downgrade()``)."""
+        path = self.migrations / "versions" / f"{rev_id}_by_hand.py"
+        path.write_text(
+            HAND_WRITTEN.format(
+                rev_id=rev_id,
+                down_revision=down_revision,
+                upgrade=textwrap.indent(textwrap.dedent(upgrade).strip(), "    "),
+                downgrade=textwrap.indent(textwrap.dedent(downgrade).strip(), "    "),
+            ),
+            encoding="utf-8",
+        )
+        return path
+
+    def current(self) -> str | None:
+        """The revision the database is at (read from ``alembic_version``)."""
+        with self.connect() as connection:
+            if not sa.inspect(connection).has_table("alembic_version"):
+                return None
+            return connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+
+    def offline(self, revisions: str, *, downgrade: bool = False) -> str:
+        """The SQL script of ``alembic upgrade <revisions> --sql`` (or downgrade)."""
+        buffer = io.StringIO()
+        self.config.output_buffer = buffer
+        try:
+            if downgrade:
+                command.downgrade(self.config, revisions, sql=True)
+            else:
+                command.upgrade(self.config, revisions, sql=True)
+        finally:
+            self.config.output_buffer = None
+        return buffer.getvalue()
+
+    def run_sql_script(self, script: str) -> None:
+        """Run an offline (``--sql``) script the way a DBA would: straight on the database."""
+        url = sa.make_url(self.database_url)
+        if self.backend == "sqlite":
+            with sqlite3.connect(str(url.database)) as connection:
+                connection.executescript(script)
+            connection.close()
+        elif self.backend == "duckdb":
+            with duckdb.connect(str(url.database)) as connection:
+                connection.execute(script)
+        else:
+            engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+            with engine.connect() as connection:
+                connection.exec_driver_sql(script)
+            engine.dispose()
+
     def check(self) -> None:
         command.check(self.config)
 
@@ -75,6 +139,26 @@ class Project:
     def latest_snapshot(self) -> GraphSnapshot | None:
         with self.connect() as connection:
             return latest_snapshot(connection)
+
+
+HAND_WRITTEN = '''"""written by hand"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "{rev_id}"
+down_revision = {down_revision!r}
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+{upgrade}
+
+
+def downgrade() -> None:
+{downgrade}
+'''
 
 
 @dataclass
@@ -140,15 +224,47 @@ def recorded_snapshot_literal(path: Path) -> dict[str, Any]:
 
 
 def function_body(path: Path, name: str) -> str:
-    """The source of one function (``upgrade`` or ``downgrade``) of a revision file."""
+    """The source of one function (``upgrade`` or ``downgrade``) of a revision file, with the
+    comments that end it (operations written commented out are among them)."""
     text = revision_text(path)
+    lines = text.splitlines()
     tree = ast.parse(text)
-    for node in tree.body:
+    for i, node in enumerate(tree.body):
         if isinstance(node, ast.FunctionDef) and node.name == name:
-            segment = ast.get_source_segment(text, node)
-            assert segment is not None
-            return segment
+            end = tree.body[i + 1].lineno - 1 if i + 1 < len(tree.body) else len(lines)
+            return "\n".join(lines[node.lineno - 1 : end]).rstrip()
     raise AssertionError(f"no {name}() in {path}")
+
+
+def _value(node: ast.expr) -> Any:
+    try:
+        return ast.literal_eval(node)
+    except ValueError:
+        return Code(ast.unparse(node))
+
+
+class Code(str):
+    """An argument that is not a literal, as source (``revision``, ``sa.text(...)``)."""
+
+
+def op_calls(path: Path, function: str) -> list[tuple[str, list[Any], dict[str, Any]]]:
+    """The ``op.<name>(...)`` calls a function of a revision runs (commented ones are not),
+    with their literal arguments (other arguments as :class:`Code`)."""
+    tree = ast.parse(revision_text(path))
+    (node,) = (n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == function)
+    calls = []
+    for statement in node.body:
+        call = statement.value if isinstance(statement, ast.Expr) else None
+        if (
+            isinstance(call, ast.Call)
+            and isinstance(call.func, ast.Attribute)
+            and isinstance(call.func.value, ast.Name)
+            and call.func.value.id == "op"
+        ):
+            args = [_value(a) for a in call.args]
+            kwargs = {str(k.arg): _value(k.value) for k in call.keywords}
+            calls.append((call.func.attr, args, kwargs))
+    return calls
 
 
 def ruff_format(path: Path) -> None:

@@ -3,11 +3,9 @@ its own, column types from other modules, offline SQL scripts, and a newcomer's 
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import shutil
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +13,6 @@ from pathlib import Path
 import duckdb
 import pytest
 import sqlalchemy as sa
-from alembic import command
 from alembic_helpers import REPO, Project, function_body, revision_text, ruff_check
 from custom_types import Slug
 from sqlmodel import Field
@@ -60,7 +57,15 @@ from alembic.runtime.plugins import _all_plugins
 print(json.dumps({
     "plugin": "metaxy_orm" in _all_plugins,
     "duckdb": DefaultImpl.get_by_dialect(type("D", (), {"name": "duckdb"})).__name__,
-    "ops": [hasattr(Operations, n) for n in ("record_graph_snapshot", "remove_graph_snapshot")],
+    "ops": [hasattr(Operations, n) for n in (
+        "record_graph_snapshot",
+        "remove_graph_snapshot",
+        "reconcile_features",
+        "delete_materialization",
+        "backfill_feature",
+        "cleanup_feature",
+        "cannot_undo_cleanup",
+    )],
     "heavy": [m for m in ("metaxy_orm", "sqlmodel", "pydantic", "polars") if m in sys.modules],
 }))
 """
@@ -70,7 +75,7 @@ print(json.dumps({
     assert json.loads(result.stdout) == {
         "plugin": True,
         "duckdb": "DuckDBImpl",
-        "ops": [True, True],
+        "ops": [True] * 7,
         "heavy": [],
     }
 
@@ -111,36 +116,6 @@ def test_column_types_from_other_modules_are_imported(project: Project, define) 
     project.check()
 
 
-def run_sql_script(project: Project, script: str) -> None:
-    """Run an offline (``--sql``) script the way a DBA would: straight on the database."""
-    url = sa.make_url(project.database_url)
-    if project.backend == "sqlite":
-        with sqlite3.connect(str(url.database)) as connection:
-            connection.executescript(script)
-        connection.close()
-    elif project.backend == "duckdb":
-        with duckdb.connect(str(url.database)) as connection:
-            connection.execute(script)
-    else:
-        engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-        with engine.connect() as connection:
-            connection.exec_driver_sql(script)
-        engine.dispose()
-
-
-def offline(project: Project, revisions: str, *, downgrade: bool = False) -> str:
-    buffer = io.StringIO()
-    project.config.output_buffer = buffer
-    try:
-        if downgrade:
-            command.downgrade(project.config, revisions, sql=True)
-        else:
-            command.upgrade(project.config, revisions, sql=True)
-    finally:
-        project.config.output_buffer = None
-    return buffer.getvalue()
-
-
 def test_offline_sql_scripts(project: Project, define) -> None:
     """``alembic upgrade --sql`` writes the snapshot as one INSERT ... SELECT; running the
     scripts gives the same database as running the revisions online."""
@@ -151,20 +126,19 @@ def test_offline_sql_scripts(project: Project, define) -> None:
         connection.commit()
     assert project.database().tables == set()
 
-    script = offline(project, "head")
+    script = project.offline("head")
     assert f"INSERT INTO {SNAPSHOTS_TABLE} (recording, snapshot_version" in script
-    run_sql_script(project, script)
+    project.run_sql_script(script)
     assert project.database().tables == EXAMPLE_TABLES
     assert project.latest_snapshot() == graph_snapshot(graph)
     project.check()
 
-    script = offline(project, "0001:base", downgrade=True)
+    script = project.offline("0001:base", downgrade=True)
     assert f"DELETE FROM {SNAPSHOTS_TABLE} WHERE" in script
     # Alembic starts every offline script with CREATE TABLE alembic_version; it exists here
     statements = script.split(";\n\n")
-    run_sql_script(
-        project,
-        ";\n\n".join(s for s in statements if not s.startswith("CREATE TABLE alembic_version")),
+    project.run_sql_script(
+        ";\n\n".join(s for s in statements if not s.startswith("CREATE TABLE alembic_version"))
     )
     assert project.database().tables == {"alembic_version"}
 

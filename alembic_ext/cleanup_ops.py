@@ -1,0 +1,141 @@
+"""Clean up a feature's history: ``op.cleanup_feature`` and its reverse, which cannot undo it.
+
+Metadata is append-only: every recomputation, reconcile or backfill adds a row per sample and
+keeps the older ones. ``op.cleanup_feature("crop", keep_last=1)`` deletes every row that is not
+among the ``keep_last`` newest of its sample (:meth:`MetadataStore.cleanup
+<metaxy_orm.store.MetadataStore.cleanup>`, one ``DELETE``): ``keep_last=1`` keeps only the latest
+row per sample, ``keep_last=3`` keeps the three latest versions of each sample (history
+retention). The latest rows are never touched, so what ``resolve_update`` answers does not
+change. Running it again deletes nothing.
+
+Deleted rows cannot be brought back, so the reverse operation, ``op.cannot_undo_cleanup``,
+raises an error that stops the downgrade, saying so. Why not let a downgrade pass silently?
+Downgrading further, past a reconcile or backfill, deletes the rows *it* wrote, and the older
+rows that used to take their place are the ones the cleanup deleted: those samples would be left
+with no row at all, without a word. If you accept that, pass ``downgrade_anyway=True``: the
+downgrade then goes on, with a warning. Autogenerate never proposes a cleanup; write it by hand::
+
+    def upgrade() -> None:
+        op.cleanup_feature("crop", keep_last=1)
+
+
+    def downgrade() -> None:
+        op.cannot_undo_cleanup("crop", keep_last=1)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from alembic.operations import MigrateOperation, Operations
+from alembic.util import CommandError
+
+from alembic_ext.data_ops import (
+    emit_offline,
+    features_in_order,
+    is_offline,
+    log,
+    offline_plan,
+    run_step,
+    store_for,
+)
+
+__all__ = ["CannotUndoCleanupOp", "CleanupFeatureOp"]
+
+
+def _checked_keep_last(keep_last: object) -> int:
+    if isinstance(keep_last, bool) or not isinstance(keep_last, int) or keep_last < 1:
+        raise ValueError(f"keep_last must be a positive integer, got {keep_last!r}")
+    return keep_last
+
+
+@Operations.register_operation("cleanup_feature")
+class CleanupFeatureOp(MigrateOperation):
+    """Delete a feature's rows that are not among the ``keep_last`` newest of their sample."""
+
+    def __init__(self, feature: str, *, keep_last: int = 1) -> None:
+        self.feature = str(feature)
+        self.keep_last = _checked_keep_last(keep_last)
+
+    @classmethod
+    def cleanup_feature(cls, operations: Operations, feature: str, *, keep_last: int = 1) -> int:
+        """Delete the rows of ``feature`` that are not among the ``keep_last`` newest per sample.
+
+        This cannot be undone (see ``op.cannot_undo_cleanup``). Returns the number of rows
+        deleted; a second run deletes nothing.
+        """
+        return int(operations.invoke(cls(feature, keep_last=keep_last)))
+
+    def reverse(self) -> CannotUndoCleanupOp:
+        return CannotUndoCleanupOp(self.feature, keep_last=self.keep_last)
+
+    def to_diff_tuple(self) -> tuple[Any, ...]:
+        return ("cleanup_feature", self.feature, self.keep_last)
+
+
+@Operations.register_operation("cannot_undo_cleanup")
+class CannotUndoCleanupOp(MigrateOperation):
+    """The downgrade of a cleanup: an error, unless ``downgrade_anyway=True`` (then a warning)."""
+
+    def __init__(self, feature: str, *, keep_last: int = 1, downgrade_anyway: bool = False) -> None:
+        self.feature = str(feature)
+        self.keep_last = _checked_keep_last(keep_last)
+        self.downgrade_anyway = bool(downgrade_anyway)
+
+    @classmethod
+    def cannot_undo_cleanup(
+        cls,
+        operations: Operations,
+        feature: str,
+        *,
+        keep_last: int = 1,
+        downgrade_anyway: bool = False,
+    ) -> None:
+        """Stop the downgrade: the rows ``op.cleanup_feature`` deleted cannot be restored.
+
+        With ``downgrade_anyway=True`` the downgrade goes on without them, with a warning.
+        """
+        op = cls(feature, keep_last=keep_last, downgrade_anyway=downgrade_anyway)
+        operations.invoke(op)
+
+    def reverse(self) -> CleanupFeatureOp:
+        return CleanupFeatureOp(self.feature, keep_last=self.keep_last)
+
+    def to_diff_tuple(self) -> tuple[Any, ...]:
+        return ("cannot_undo_cleanup", self.feature, self.keep_last)
+
+
+@Operations.implementation_for(CleanupFeatureOp)
+def cleanup_feature(operations: Operations, operation: CleanupFeatureOp) -> int:
+    from metaxy_orm.operations import cleanup_statement
+
+    what = f"cleanup {operation.feature} (keep_last={operation.keep_last})"
+    (feature,) = features_in_order(operations, [operation.feature], what="cleanup_feature")
+    if is_offline(operations):
+        plan = offline_plan(operations, feature)
+        statement = cleanup_statement(plan, keep_last=operation.keep_last)
+        emit_offline(operations, statement, what=what, hashes=False)
+        return 0
+    store = store_for(operations)
+    return run_step(
+        what,
+        1,
+        1,
+        lambda: store.cleanup(feature, keep_last=operation.keep_last),
+        done="deleted",
+    )
+
+
+@Operations.implementation_for(CannotUndoCleanupOp)
+def cannot_undo_cleanup(operations: Operations, operation: CannotUndoCleanupOp) -> None:
+    call = f"cleanup_feature({operation.feature!r}, keep_last={operation.keep_last})"
+    if operation.downgrade_anyway:
+        log.warning("%s is not undone: the rows it deleted are gone (downgrade_anyway=True)", call)
+        return
+    raise CommandError(
+        f"cannot downgrade: {call} cannot be undone, the rows it deleted are gone. Downgrading "
+        "past it would also leave samples without any row once an earlier reconcile or "
+        "backfill is undone. To downgrade anyway, edit this revision's downgrade(): "
+        f"op.cannot_undo_cleanup({operation.feature!r}, keep_last={operation.keep_last}, "
+        "downgrade_anyway=True)"
+    )
