@@ -226,6 +226,8 @@ class ResolvePlan:
         """
         ids = list(self.spec.id_columns)
         current = self.current()
+        if not self.backend.efficient_full_join:
+            return self._increment_without_full_join(expected, current)
         e, c = expected, current
         join = sa.and_(*(e.c[i] == c.c[i] for i in ids))
         prov = self.provenance_columns
@@ -249,3 +251,43 @@ class ResolvePlan:
             .select_from(e.join(c, join, full=True))
             .where(sa.or_(is_new, is_orphaned, differs))
         )
+
+    def _increment_without_full_join(
+        self, expected: sa.FromClause, current: sa.FromClause
+    ) -> sa.Select[Any]:
+        """The same answer as two LEFT JOINs, for engines that cannot index a FULL JOIN.
+
+        SQLite runs a FULL JOIN of two subqueries as a nested loop without an index (quadratic:
+        7 s at 10k samples), while it builds an automatic index for each LEFT JOIN here. The
+        orphan half reads only the id columns of ``expected``, so no hash is computed twice.
+        """
+        ids = list(self.spec.id_columns)
+        prov = self.provenance_columns
+        e, c = expected, current
+        is_new = c.c[ids[0]].is_(None)
+        selected = [e.c[name].label(name) for name in self.selected_columns() if name in e.c]
+        expected_side = (
+            sa.select(
+                *(e.c[i].label(i) for i in ids),
+                *(e.c[p].label(p) for p in prov),
+                self.hash([e.c[p] for p in prov]).label(PROVENANCE),
+                *selected,
+                sa.case((is_new, "new"), else_="stale").label(STATUS),
+            )
+            .select_from(e.outerjoin(c, sa.and_(*(e.c[i] == c.c[i] for i in ids))))
+            .where(sa.or_(is_new, self.differs(e, c)))
+        )
+        keys = sa.select(*(e.c[i] for i in ids)).subquery("__mx_expected_keys")
+        orphan_side = (
+            sa.select(
+                *(c.c[i].label(i) for i in ids),
+                *(c.c[p].label(p) for p in prov),
+                c.c[PROVENANCE].label(PROVENANCE),
+                *(sa.null().label(str(s.key)) for s in selected),
+                sa.literal("orphaned").label(STATUS),
+            )
+            .select_from(c.outerjoin(keys, sa.and_(*(c.c[i] == keys.c[i] for i in ids))))
+            .where(keys.c[ids[0]].is_(None))
+        )
+        union = sa.union_all(expected_side, orphan_side).subquery("__mx_increment_parts")
+        return sa.select(*union.c)

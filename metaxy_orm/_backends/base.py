@@ -24,6 +24,8 @@ class Backend:
 
     name: ClassVar[str] = "generic"
     hash_algorithms: ClassVar[frozenset[HashAlgorithm]] = SQL_ALGORITHMS
+    #: Whether the planner joins two subqueries with FULL OUTER JOIN in better than O(n*m).
+    efficient_full_join: ClassVar[bool] = True
 
     def attach(self, engine: sa.Engine) -> None:
         """Set up an engine the store will use (e.g. hooks on new connections)."""

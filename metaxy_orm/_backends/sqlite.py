@@ -31,6 +31,7 @@ def _on_connect(dbapi_connection: Any, connection_record: Any) -> None:
 
 class SQLiteBackend(Backend):
     name: ClassVar[str] = "sqlite"
+    efficient_full_join: ClassVar[bool] = False
 
     def attach(self, engine: sa.Engine) -> None:
         # New connections get the functions as they open, so that the selects of a lazy
