@@ -35,8 +35,8 @@ from alembic.operations import ops
 from alembic.util import CommandError, PriorityDispatchResult
 
 import alembic_ext.render  # noqa: F401 - registers the renderers of our operations
-from alembic_ext.data_ops import CommentedOutOp
-from alembic_ext.plugin import GRAPH_OPTION, PROGRESS_LOGGER, RECONCILE_OPTION
+from alembic_ext.data_ops import CommentedOutOp, graph_option
+from alembic_ext.plugin import PROGRESS_LOGGER, RECONCILE_OPTION
 from alembic_ext.reconcile_ops import ReconcileFeaturesOp
 from alembic_ext.snapshot_ops import RecordGraphSnapshotOp
 from metaxy_orm.graph import FeatureGraph
@@ -73,15 +73,7 @@ def _is_snapshots_table(op: ops.MigrateOperation, cls: type[ops.MigrateOperation
 
 
 def _code_graph(autogen_context: AutogenContext) -> FeatureGraph:
-    graph = autogen_context.opts.get(GRAPH_OPTION)
-    if graph is None:
-        return FeatureGraph.get_active()
-    if not isinstance(graph, FeatureGraph):
-        raise CommandError(
-            f"context option {GRAPH_OPTION!r} must be a metaxy_orm.FeatureGraph, "
-            f"got {type(graph).__name__}"
-        )
-    return graph
+    return graph_option(autogen_context.opts)
 
 
 def compare_graph_snapshot(

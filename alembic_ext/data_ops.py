@@ -59,6 +59,7 @@ __all__ = [
     "emit_offline",
     "feature_keys",
     "features_in_order",
+    "graph_option",
     "is_offline",
     "offline_created_at",
     "offline_plan",
@@ -91,9 +92,14 @@ def checked_materialization_id(value: object, what: str) -> str:
 
 def code_graph(operations: Operations) -> FeatureGraph:
     """The graph of the code that runs the migration: ``graph=`` of configure, else the active."""
+    return graph_option(operations.migration_context.opts)
+
+
+def graph_option(opts: Mapping[str, Any]) -> FeatureGraph:
+    """The feature graph of the context options (``graph=`` of configure), else the active."""
     from metaxy_orm.graph import FeatureGraph
 
-    graph = operations.migration_context.opts.get(GRAPH_OPTION)
+    graph = opts.get(GRAPH_OPTION)
     if graph is None:
         return FeatureGraph.get_active()
     if not isinstance(graph, FeatureGraph):
