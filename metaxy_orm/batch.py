@@ -7,6 +7,7 @@ feature and the column or sample at fault, before a single row reaches the datab
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
@@ -19,6 +20,7 @@ from metaxy_orm.columns import (
     FEATURE_VERSION,
     MATERIALIZATION_ID,
     PROVENANCE,
+    RESERVED_PREFIX,
     SNAPSHOT_VERSION,
     data_version_column,
     provenance_column,
@@ -31,7 +33,13 @@ if TYPE_CHECKING:
     from metaxy_orm.resolve import HashSettings
     from metaxy_orm.spec import FeatureSpec
 
-__all__ = ["BatchContext", "prepare_batch"]
+__all__ = [
+    "BatchContext",
+    "cast_to_table",
+    "check_not_null",
+    "check_one_row_per_sample",
+    "prepare_batch",
+]
 
 #: Filled by the store on every write; values in the batch are replaced.
 _STORE_FILLED = (FEATURE_VERSION, SNAPSHOT_VERSION, CREATED_AT)
@@ -62,8 +70,54 @@ class BatchContext:
         return InvalidRowsError(f"{self.where}: {message}; nothing was written")
 
 
-def _sample(frame: pl.DataFrame, mask: pl.Expr, ids: list[str]) -> str:
-    row = frame.filter(mask).select(ids).row(0, named=True)
+Fail = Callable[[str], Exception]
+
+
+def check_not_null(frame: pl.DataFrame, columns: list[str], fail: Fail) -> None:
+    """Refuse nulls in the given columns, naming the column."""
+    for column in columns:
+        nulls = frame[column].null_count()
+        if nulls:
+            raise fail(f"column '{column}' has {nulls} null value(s)")
+
+
+def cast_to_table(
+    frame: pl.DataFrame, table: sa.Table, columns: list[str], fail: Fail
+) -> pl.DataFrame:
+    """Cast columns to the dtypes of the table's columns, refusing any lossy conversion."""
+    casts = []
+    for name in columns:
+        dtype, target = frame.schema[name], polars_dtype(table.c[name].type)
+        if isinstance(target, pl.Object) or dtype == target:
+            continue
+        try:
+            frame.select(pl.col(name).cast(target, strict=True))
+        except (pl.exceptions.InvalidOperationError, pl.exceptions.ComputeError) as exc:
+            raise fail(f"column '{name}' must hold {target} values, got {dtype}: {exc}") from None
+        if target.is_integer() and dtype.is_float():
+            lossy = frame.filter(pl.col(name) != pl.col(name).floor())
+            if lossy.height:
+                raise fail(
+                    f"column '{name}' must hold integers, got {lossy.height} fractional "
+                    f"value(s) (e.g. {lossy[name][0]})"
+                )
+        casts.append(pl.col(name).cast(target))
+    return frame.with_columns(casts) if casts else frame
+
+
+def check_one_row_per_sample(frame: pl.DataFrame, ids: list[str], fail: Fail) -> None:
+    """Refuse a frame that holds a sample twice, naming the first such sample."""
+    duplicated = frame.filter(pl.struct(ids).is_duplicated())
+    if duplicated.height:
+        sample = _sample(duplicated, ids)
+        raise fail(
+            f"the same sample appears more than once ({sample}; {duplicated.height} rows "
+            "are duplicates): give at most one row per sample"
+        )
+
+
+def _sample(frame: pl.DataFrame, ids: list[str]) -> str:
+    row = frame.select(ids).row(0, named=True)
     return ", ".join(f"{k}={v!r}" for k, v in row.items())
 
 
@@ -87,59 +141,21 @@ def _check_columns(frame: pl.DataFrame, ctx: BatchContext) -> pl.DataFrame:
             f"missing provenance column(s) {missing}; take them from resolve_update() "
             "(or, for a root feature, from your samples)"
         )
-    for column in [*ids, *provenance]:
-        nulls = frame[column].null_count()
-        if nulls:
-            raise ctx.error(f"column '{column}' has {nulls} null value(s)")
+    check_not_null(frame, [*ids, *provenance], ctx.error)
     return frame
-
-
-def _cast_types(frame: pl.DataFrame, ctx: BatchContext) -> pl.DataFrame:
-    casts = []
-    for name, dtype in frame.schema.items():
-        target = polars_dtype(ctx.table.c[name].type)
-        if isinstance(target, pl.Object) or dtype == target or name in _STORE_FILLED:
-            continue
-        try:
-            frame.select(pl.col(name).cast(target, strict=True))
-        except (pl.exceptions.InvalidOperationError, pl.exceptions.ComputeError) as exc:
-            raise ctx.error(
-                f"column '{name}' must hold {target} values, got {dtype}: {exc}"
-            ) from None
-        if target.is_integer() and dtype.is_float():
-            lossy = frame.filter(pl.col(name) != pl.col(name).floor())
-            if lossy.height:
-                raise ctx.error(
-                    f"column '{name}' must hold integers, got {lossy.height} fractional "
-                    f"value(s) (e.g. {lossy[name][0]})"
-                )
-        casts.append(pl.col(name).cast(target))
-    return frame.with_columns(casts) if casts else frame
-
-
-def _check_unique(frame: pl.DataFrame, ctx: BatchContext) -> None:
-    ids = list(ctx.spec.id_columns)
-    dupes = frame.select(pl.struct(ids).is_duplicated().alias("d"))["d"]
-    if dupes.any():
-        first = _sample(frame, pl.struct(ids).is_duplicated(), ids)
-        raise ctx.error(
-            f"the same sample appears {int(dupes.sum())} times ({first}); "
-            "a batch holds at most one row per sample"
-        )
 
 
 def _fill_defaults(frame: pl.DataFrame, ctx: BatchContext) -> pl.DataFrame:
     """Apply scalar column defaults that a bulk load would otherwise skip."""
     additions = []
-    system = {c.name for c in ctx.table.c if c.name.startswith("metaxy_")}
     for column in ctx.table.c:
-        if column.name in frame.columns or column.name in system:
+        if column.name in frame.columns or column.name.startswith(RESERVED_PREFIX):
             continue
         default = column.default
-        scalar = isinstance(default, ScalarElementColumnDefault)
-        if isinstance(default, ScalarElementColumnDefault) and default.arg is not None:
-            additions.append(pl.lit(default.arg).alias(column.name))
-        elif default is not None and not scalar:
+        if isinstance(default, ScalarElementColumnDefault):
+            if default.arg is not None:
+                additions.append(pl.lit(default.arg).alias(column.name))
+        elif default is not None:
             raise ctx.error(
                 f"column '{column.name}' has a computed default; supply its values in the batch"
             )
@@ -162,7 +178,7 @@ def _derive(frame: pl.DataFrame, ctx: BatchContext, column: str, expr: pl.Expr) 
     if bad.height:
         raise ctx.error(
             f"column '{column}' does not match the hash of the per-field columns for "
-            f"{bad.height} row(s) ({_sample(bad, pl.lit(True), list(ctx.spec.id_columns))}); "
+            f"{bad.height} row(s) ({_sample(bad, list(ctx.spec.id_columns))}); "
             f"leave '{column}' out and the store computes it"
         )
     return check.drop(column).rename({"__mx_expected": column})
@@ -173,8 +189,9 @@ def prepare_batch(
 ) -> pl.DataFrame:
     """Validate a batch and add every system column; returns the frame to insert."""
     frame = _check_columns(frame, ctx)
-    frame = _cast_types(frame, ctx)
-    _check_unique(frame, ctx)
+    to_cast = [c for c in frame.columns if c not in _STORE_FILLED]
+    frame = cast_to_table(frame, ctx.table, to_cast, ctx.error)
+    check_one_row_per_sample(frame, list(ctx.spec.id_columns), ctx.error)
     frame = _fill_defaults(frame, ctx)
 
     provenance = [pl.col(provenance_column(f)) for f in ctx.fields]

@@ -20,7 +20,13 @@ from sqlalchemy.orm import Session
 
 from metaxy_orm import operations
 from metaxy_orm._backends import Backend, backend_for
-from metaxy_orm.batch import BatchContext, prepare_batch
+from metaxy_orm.batch import (
+    BatchContext,
+    cast_to_table,
+    check_not_null,
+    check_one_row_per_sample,
+    prepare_batch,
+)
 from metaxy_orm.columns import CREATED_AT, PROVENANCE
 from metaxy_orm.exceptions import InvalidRowsError
 from metaxy_orm.frames import Rows, polars_dtype, to_frame
@@ -369,32 +375,14 @@ def _root_samples(plan: ResolvePlan, frame: pl.DataFrame) -> pl.DataFrame:
     missing = [c for c in required if c not in frame.columns]
     if missing:
         raise InvalidRowsError(f"{where}: samples lack column(s) {missing}")
-    for column in required:
-        nulls = frame[column].null_count()
-        if nulls:
-            raise InvalidRowsError(f"{where}: column '{column}' has {nulls} null value(s)")
-    casts = []
-    for column in spec.id_columns:
-        target = polars_dtype(plan.table.c[column].type)
-        if frame.schema[column] != target:
-            try:
-                frame.select(pl.col(column).cast(target, strict=True))
-            except (pl.exceptions.InvalidOperationError, pl.exceptions.ComputeError):
-                raise InvalidRowsError(
-                    f"{where}: id column '{column}' must hold {target} values, "
-                    f"got {frame.schema[column]}"
-                ) from None
-            casts.append(pl.col(column).cast(target))
-    casts += [pl.col(c).cast(pl.String) for c in plan.provenance_columns]
-    frame = frame.with_columns(casts)
-    duplicated = frame.filter(pl.struct(list(spec.id_columns)).is_duplicated())
-    if duplicated.height:
-        first = duplicated.select(spec.id_columns).row(0, named=True)
-        sample = ", ".join(f"{k}={v!r}" for k, v in first.items())
-        raise InvalidRowsError(
-            f"{where}: samples hold the same sample more than once ({sample}: "
-            f"{duplicated.height} rows are duplicates)"
-        )
+
+    def fail(message: str) -> InvalidRowsError:
+        return InvalidRowsError(f"{where}: {message}")
+
+    check_not_null(frame, required, fail)
+    frame = cast_to_table(frame, plan.table, list(spec.id_columns), fail)
+    frame = frame.with_columns(pl.col(c).cast(pl.String) for c in plan.provenance_columns)
+    check_one_row_per_sample(frame, list(spec.id_columns), fail)
     return frame
 
 
