@@ -148,7 +148,7 @@ def _resolved(operations: Operations, source: BackfillSource, what: str) -> Any:
 
 @Operations.implementation_for(BackfillFeatureOp)
 def backfill_feature(operations: Operations, operation: BackfillFeatureOp) -> int:
-    from metaxy_orm.operations import backfill_statement
+    from metaxy_orm._sql.data_ops import backfill_statement
 
     what = f"backfill {operation.feature}"
     materialization_id = checked_materialization_id(operation.materialization_id, what)

@@ -107,7 +107,7 @@ class CannotUndoCleanupOp(MigrateOperation):
 
 @Operations.implementation_for(CleanupFeatureOp)
 def cleanup_feature(operations: Operations, operation: CleanupFeatureOp) -> int:
-    from metaxy_orm.operations import cleanup_statement
+    from metaxy_orm._sql.data_ops import cleanup_statement
 
     what = f"cleanup {operation.feature} (keep_last={operation.keep_last})"
     (feature,) = features_in_order(operations, [operation.feature], what="cleanup_feature")

@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 
     from metaxy_orm.feature import Feature
     from metaxy_orm.graph import FeatureGraph
-    from metaxy_orm.resolve import ResolvePlan
+    from metaxy_orm._sql.statements import FeatureStatements as ResolvePlan
     from metaxy_orm.store import MetadataStore
 
 __all__ = [
@@ -160,7 +160,7 @@ def run_step(label: str, step: int, steps: int, action: Callable[[], int], *, do
 def offline_plan(operations: Operations, feature: type[Feature]) -> ResolvePlan:
     """What the store plans for ``feature``, for the migration's dialect alone: an offline
     migration has no connection, and the store's statements need none to be compiled."""
-    from metaxy_orm.operations import plan_for_dialect
+    from metaxy_orm._sql.statements import statements_for_dialect as plan_for_dialect
 
     options: Mapping[str, Any] = operations.migration_context.opts.get(STORE_OPTION) or {}
     unknown = set(options) - {"hash_algorithm", "hash_truncation_length"}
@@ -289,7 +289,7 @@ class DeleteMaterializationOp(MigrateOperation):
 
 @Operations.implementation_for(DeleteMaterializationOp)
 def delete_materialization(operations: Operations, operation: DeleteMaterializationOp) -> int:
-    from metaxy_orm.operations import undo_statement
+    from metaxy_orm._sql.data_ops import undo_statement
 
     what = "delete_materialization"
     materialization_id = checked_materialization_id(operation.materialization_id, what)

@@ -89,11 +89,11 @@ class DuckDBImpl(DefaultImpl):
 
     def _is_skipped_index(self, index_name: str | None, table_name: str) -> bool:
         """Whether metaxy-orm leaves this index out on this dialect (the latest-row index)."""
-        from metaxy_orm.feature import INDEXLESS_DIALECTS, latest_index_name
+        from metaxy_orm._backends import capabilities_for
+        from metaxy_orm.feature import latest_index_name
 
-        return self.dialect.name in INDEXLESS_DIALECTS and index_name == latest_index_name(
-            table_name
-        )
+        skipped = not capabilities_for(self.dialect.name).uses_latest_index
+        return skipped and index_name == latest_index_name(table_name)
 
     def create_index(self, index: Index, **kw: Any) -> None:
         if self._is_skipped_index(index.name, index.table.name if index.table is not None else ""):

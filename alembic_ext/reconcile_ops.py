@@ -130,7 +130,7 @@ def _code_version(feature: Any, expected: str) -> str:
 
 @Operations.implementation_for(ReconcileFeaturesOp)
 def reconcile_features(operations: Operations, operation: ReconcileFeaturesOp) -> int:
-    from metaxy_orm.operations import reconcile_statement
+    from metaxy_orm._sql.data_ops import reconcile_statement
 
     what = "reconcile_features"
     materialization_id = checked_materialization_id(operation.materialization_id, what)

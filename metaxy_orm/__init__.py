@@ -44,4 +44,5 @@ __version__ = "0.1.0"
 from metaxy_orm.increment import Increment as Increment
 from metaxy_orm.increment import LazyIncrement as LazyIncrement
 from metaxy_orm.latest import latest as latest
+from metaxy_orm.store import FeatureStatus as FeatureStatus
 from metaxy_orm.store import MetadataStore as MetadataStore

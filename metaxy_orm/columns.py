@@ -25,6 +25,7 @@ __all__ = [
     "SNAPSHOT_VERSION",
     "SystemColumn",
     "data_version_column",
+    "newest_first",
     "provenance_column",
     "system_columns",
 ]
@@ -46,6 +47,17 @@ def provenance_column(field: FieldKey) -> str:
 def data_version_column(field: FieldKey) -> str:
     """``metaxy_data_version__<field>``: the per-field data version column."""
     return f"{DATA_VERSION}__{field.column_suffix}"
+
+
+def newest_first(table: sa.FromClause) -> list[sa.UnaryExpression[Any]]:
+    """The order that makes a sample's first row its latest: the one definition of "latest".
+
+    Newest ``metaxy_created_at`` first; two rows written at the same instant (two processes can
+    write in the same microsecond) are ordered by ``metaxy_data_version``, greatest first. The
+    primary key (id columns, data version, write time) makes that order total, so ``read``,
+    ``mx.latest``, ``resolve_update``, ``status`` and every data operation pick the same row.
+    """
+    return [table.c[CREATED_AT].desc(), table.c[DATA_VERSION].desc()]
 
 
 class SystemColumn:

@@ -56,5 +56,9 @@ class StoreError(MetaxyError):
     """A metadata store operation cannot be carried out."""
 
 
+class StoreTargetError(StoreError, TypeError):
+    """``MetadataStore(target)`` was given something that is not a database target."""
+
+
 class InvalidRowsError(StoreError, ValueError):
     """A batch given to ``write`` or ``resolve_update`` is malformed; nothing was written."""

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 from sqlmodel.main import SQLModelMetaclass
 
+from metaxy_orm._backends import capabilities_for, strictest_identifier_length
 from metaxy_orm.columns import CREATED_AT, DATA_VERSION, RESERVED_PREFIX, system_columns
 from metaxy_orm.exceptions import FeatureSpecError
 from metaxy_orm.graph import FeatureGraph
@@ -31,7 +32,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Feature", "FeatureMeta"]
 
-_MAX_IDENTIFIER = 63  # PostgreSQL's limit; the strictest of our backends
+#: The strictest identifier limit of the supported backends: names that fit work everywhere.
+_MAX_IDENTIFIER = strictest_identifier_length()
 
 
 def _identifier(name: str) -> str:
@@ -47,13 +49,6 @@ def latest_index_name(table_name: str) -> str:
     return _identifier(f"ix_{table_name}_metaxy_latest")
 
 
-#: Databases whose planners cannot use a B-tree-like index for the latest-row query.
-#: DuckDB's ART indexes only serve point lookups and constraints, never the window or
-#: aggregate plans of "latest row per sample", and on 1M-row bulk loads they cost ~40% of the
-#: insert time (bench/), so the index is not created there.
-INDEXLESS_DIALECTS = frozenset({"duckdb"})
-
-
 def _index_serves_latest_rows(
     ddl: BaseDDLElement,
     target: SchemaItem | str,
@@ -65,7 +60,8 @@ def _index_serves_latest_rows(
     compiler: DDLCompiler | None = None,
     checkfirst: bool = False,
 ) -> bool:
-    return dialect.name not in INDEXLESS_DIALECTS
+    """Create the latest-row index only where the database's planner uses it."""
+    return capabilities_for(dialect.name).uses_latest_index
 
 
 def _declared_columns(class_dict: dict[str, Any], bases: tuple[type, ...]) -> dict[str, str]:
@@ -101,7 +97,7 @@ def _check_columns(spec: FeatureSpec, class_name: str, columns: dict[str, str]) 
 
 
 def _check_identifiers(spec: FeatureSpec, table_name: str) -> None:
-    """Refuse names that the strictest backend (PostgreSQL: 63 bytes) would reject or truncate."""
+    """Refuse names that the strictest backend would reject or truncate."""
     if len(table_name.encode()) > _MAX_IDENTIFIER:
         raise FeatureSpecError(
             f"feature '{spec.key}': table name '{table_name}' is longer than {_MAX_IDENTIFIER} "

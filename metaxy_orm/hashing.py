@@ -1,8 +1,9 @@
 """Row hashing: "hash of these parts joined by ``|``, truncated", in SQL and in Polars.
 
 The SQL side is one SQLAlchemy construct per digest (:class:`MD5Hex`, :class:`SHA256Hex`)
-compiled per dialect with ``sqlalchemy.ext.compiler``, so the same expression tree renders the
-right function on DuckDB, PostgreSQL, SQLite (functions registered on connect) and ClickHouse.
+compiled with ``sqlalchemy.ext.compiler``: the default rules here render ``md5(x)``,
+``sha256(x)`` and ``substr(x, 1, n)``, and a backend whose database spells them otherwise
+registers its own rules in its folder (``metaxy_orm/_backends/<name>/hashing.py``).
 The Polars twin computes byte-identical text in memory; tests check both against ``hashlib``.
 
 Parts are concatenated with ``||`` (never ``concat``/``concat_ws``, which treat NULL differently
@@ -34,6 +35,7 @@ __all__ = [
     "MD5Hex",
     "SHA256Hex",
     "TruncateText",
+    "digest_argument",
     "parse_algorithm",
     "polars_hash_parts",
     "polars_hash_text",
@@ -107,45 +109,25 @@ class TruncateText(FunctionElement[str]):
         super().__init__(expr, sa.literal_column(str(int(length))))
 
 
-def _arg(element: FunctionElement[Any], compiler: SQLCompiler, **kw: Any) -> str:
+def digest_argument(element: FunctionElement[Any], compiler: SQLCompiler, **kw: Any) -> str:
+    """The compiled text argument of a digest construct, for per-dialect compile rules."""
     return str(compiler.process(element.clauses, **kw))
 
 
 @compiles(MD5Hex)
 def _md5_default(element: MD5Hex, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"md5({_arg(element, compiler, **kw)})"
-
-
-@compiles(MD5Hex, "clickhouse")
-def _md5_clickhouse(element: MD5Hex, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"lower(hex(MD5(toString({_arg(element, compiler, **kw)}))))"
+    return f"md5({digest_argument(element, compiler, **kw)})"
 
 
 @compiles(SHA256Hex)
 def _sha256_default(element: SHA256Hex, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"sha256({_arg(element, compiler, **kw)})"
-
-
-@compiles(SHA256Hex, "postgresql")
-def _sha256_postgresql(element: SHA256Hex, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"encode(sha256(convert_to({_arg(element, compiler, **kw)}, 'UTF8')), 'hex')"
-
-
-@compiles(SHA256Hex, "clickhouse")
-def _sha256_clickhouse(element: SHA256Hex, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"lower(hex(SHA256(toString({_arg(element, compiler, **kw)}))))"
+    return f"sha256({digest_argument(element, compiler, **kw)})"
 
 
 @compiles(TruncateText)
 def _truncate_default(element: TruncateText, compiler: SQLCompiler, **kw: Any) -> str:
     text, length = (compiler.process(c, **kw) for c in element.clauses)
     return f"substr({text}, 1, {length})"
-
-
-@compiles(TruncateText, "clickhouse")
-def _truncate_clickhouse(element: TruncateText, compiler: SQLCompiler, **kw: Any) -> str:
-    text, length = (compiler.process(c, **kw) for c in element.clauses)
-    return f"substring({text}, 1, {length})"
 
 
 _SQL_DIGESTS: dict[HashAlgorithm, type[_HexDigest]] = {

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, TypeVar
 import sqlalchemy as sa
 from sqlmodel import select
 
-from metaxy_orm.columns import CREATED_AT
-from metaxy_orm.resolve import feature_table
+from metaxy_orm._sql.statements import feature_table
+from metaxy_orm.columns import CREATED_AT, DATA_VERSION, newest_first
 
 if TYPE_CHECKING:
     from sqlmodel.sql.expression import SelectOfScalar
@@ -23,20 +23,16 @@ F = TypeVar("F", bound="Feature")
 def latest(feature: type[F]) -> SelectOfScalar[F]:
     """A ``Select`` of the feature's latest rows, one per sample, as ORM objects.
 
-    It joins the table to its own per-sample maximum of ``metaxy_created_at`` (an index-only
-    aggregate on every backend), so the feature's columns stay usable as they are::
+    The latest row is the one :func:`~metaxy_orm.columns.newest_first` puts first, as for
+    ``store.read`` and ``resolve_update``. The table is joined to the primary key of those rows,
+    so the feature's columns stay usable as they are::
 
         session.exec(mx.latest(Crop).where(Crop.sample_uid == "s1")).all()
     """
     table = feature_table(feature)
     ids = [table.c[c] for c in feature.feature_spec().id_columns]
-    newest = (
-        sa.select(*ids, sa.func.max(table.c[CREATED_AT]).label("__mx_newest"))
-        .group_by(*ids)
-        .subquery("__mx_newest")
-    )
-    on = sa.and_(
-        *(table.c[c.key] == newest.c[c.key] for c in ids),
-        table.c[CREATED_AT] == newest.c["__mx_newest"],
-    )
-    return select(feature).join(newest, on)
+    key = [*ids, table.c[DATA_VERSION], table.c[CREATED_AT]]
+    rank = sa.func.row_number().over(partition_by=ids, order_by=newest_first(table))
+    ranked = sa.select(*key, rank.label("__mx_rank")).subquery("__mx_ranked")
+    on = sa.and_(*(table.c[str(c.key)] == ranked.c[str(c.key)] for c in key))
+    return select(feature).join(ranked, sa.and_(on, ranked.c["__mx_rank"] == 1))

@@ -1,7 +1,8 @@
 """The backend protocol, with portable SQLAlchemy implementations of every step.
 
 Subclasses override what their database does better (bulk loading, fetching into Arrow, the
-latest-row query) and declare the hash algorithms they compute in SQL.
+latest-row query) and declare their capabilities as class attributes, so that code outside
+``_backends`` asks a backend what it can do instead of naming a dialect.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any, ClassVar
 import polars as pl
 import sqlalchemy as sa
 
+from metaxy_orm.columns import newest_first
 from metaxy_orm.frames import polars_schema
 from metaxy_orm.hashing import SQL_ALGORITHMS, HashAlgorithm
 
@@ -23,9 +25,26 @@ class Backend:
     """Portable behaviour; every method works on any SQLAlchemy dialect with window functions."""
 
     name: ClassVar[str] = "generic"
+    #: Row hash algorithms this database computes in SQL.
     hash_algorithms: ClassVar[frozenset[HashAlgorithm]] = SQL_ALGORITHMS
     #: Whether the planner joins two subqueries with FULL OUTER JOIN in better than O(n*m).
     efficient_full_join: ClassVar[bool] = True
+    #: Whether the planner uses the (id columns, write time) index for "latest row per
+    #: sample"; where it does not, the index only slows writes and is not created.
+    uses_latest_index: ClassVar[bool] = True
+    #: The longest identifier (table, column, constraint name) the database keeps, in bytes.
+    max_identifier_length: ClassVar[int] = 63
+    #: Whether a migration script run offline (``alembic upgrade --sql``) can compute hashes:
+    #: ``None`` where it can, else why not and what to do instead.
+    offline_hashing_refusal: ClassVar[str | None] = None
+
+    @classmethod
+    def load_alembic_implementation(cls) -> None:
+        """Import the Alembic ``DefaultImpl`` subclass this database needs, if Alembic lacks one."""
+
+    @classmethod
+    def configure_migration(cls, connection: sa.Connection | None, options: dict[str, Any]) -> None:
+        """Adjust ``context.configure`` options (in place) for a migration on this database."""
 
     def attach(self, engine: sa.Engine) -> None:
         """Set up an engine the store will use (e.g. hooks on new connections)."""
@@ -43,13 +62,12 @@ class Backend:
         table: sa.FromClause,
         id_columns: Sequence[str],
         columns: Sequence[sa.ColumnElement[Any]],
-        created_at: str,
     ) -> sa.Select[Any]:
-        """The latest row per sample (by ``created_at``), projected onto ``columns``."""
+        """The latest row per sample (:func:`~metaxy_orm.columns.newest_first`), on ``columns``."""
         ids = [table.c[c] for c in id_columns]
         rank = (
             sa.func.row_number()
-            .over(partition_by=ids, order_by=table.c[created_at].desc())
+            .over(partition_by=ids, order_by=newest_first(table))
             .label("__mx_rank")
         )
         ranked = sa.select(*columns, rank).subquery("__mx_ranked")

@@ -230,7 +230,7 @@ def test_default_target_is_the_environment_url_or_embedded_duckdb(
     monkeypatch.delenv("METAXY_ORM_DATABASE_URL", raising=False)
     with mx.MetadataStore() as store:
         assert store.backend.name == "duckdb"
-        with store._begin() as conn:
+        with store._db.begin() as conn:
             assert conn.exec_driver_sql("select 1").scalar() == 1
     assert (tmp_path / "metaxy.duckdb").exists()
     monkeypatch.setenv("METAXY_ORM_DATABASE_URL", f"sqlite:///{tmp_path / 'env.sqlite'}")

@@ -1,62 +1,39 @@
-"""The SQL behind ``resolve_update``: expected provenance, current rows, and their comparison.
+"""Per-feature SQL pieces: latest rows, the feature's current rows, its expected provenance.
 
 For a downstream feature the expected per-field provenance is computed from the parents'
 latest rows, joined on the id columns (``VERSIONING.md``)::
 
     provenance[f] = trunc(H("f|<code version>|P.g|<P.data_version[g]>|..."))
 
-and compared with the feature's own latest rows in a single FULL OUTER JOIN, which classifies
-every sample at once as ``new``, ``stale`` or ``orphaned``. Only that answer leaves the database.
+:mod:`metaxy_orm._sql.increment` compares it with the stored rows, and
+:mod:`metaxy_orm._sql.data_ops` writes from it; both start from :class:`FeatureStatements`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from metaxy_orm.columns import (
-    CREATED_AT,
     FEATURE_VERSION,
     PROVENANCE,
     data_version_column,
     provenance_column,
 )
-from metaxy_orm.exceptions import FeatureSpecError, UnsupportedHashAlgorithmError
-from metaxy_orm.hashing import HashAlgorithm, parse_algorithm, sql_hash_parts
-from metaxy_orm.versioning import check_truncation, qualified_field_name
+from metaxy_orm.exceptions import FeatureSpecError
+from metaxy_orm.hashing import HashAlgorithm, sql_hash_parts
+from metaxy_orm.versioning import DEFAULT_TRUNCATION, qualified_field_name
 
 if TYPE_CHECKING:
     from metaxy_orm._backends import Backend
+    from metaxy_orm._sql.settings import HashSettings
     from metaxy_orm.feature import Feature
     from metaxy_orm.graph import FeatureGraph
     from metaxy_orm.spec import FeatureDep, FeatureSpec
 
-__all__ = ["STATUS", "HashSettings", "ResolvePlan", "feature_table", "hash_settings"]
-
-STATUS = "__mx_status"
-
-
-@dataclass(frozen=True)
-class HashSettings:
-    algorithm: HashAlgorithm
-    truncation: int
-
-
-def hash_settings(
-    backend: Backend, hash_algorithm: str | HashAlgorithm, hash_truncation_length: int
-) -> HashSettings:
-    """Validated hash settings; an algorithm the backend cannot compute in SQL is refused."""
-    algorithm = parse_algorithm(hash_algorithm)
-    if algorithm not in backend.hash_algorithms:
-        available = ", ".join(sorted(a.value for a in backend.hash_algorithms))
-        raise UnsupportedHashAlgorithmError(
-            f"the {backend.name} backend cannot compute '{algorithm.value}' in the "
-            f"database; choose one of: {available}"
-        )
-    return HashSettings(algorithm, check_truncation(hash_truncation_length))
+__all__ = ["FeatureStatements", "feature_table", "statements_for_dialect"]
 
 
 def feature_table(feature: type[Feature]) -> sa.Table:
@@ -74,8 +51,12 @@ def _sorted_fields(spec: FeatureSpec) -> list[str]:
     return sorted(str(k) for k in spec.field_keys)
 
 
-class ResolvePlan:
-    """Builds the selects that resolve one feature, for one backend and hash setting."""
+class FeatureStatements:
+    """Builds the SQL pieces of one feature, for one backend and hash setting.
+
+    Every statement about a feature (resolve, status, reconcile, backfill, cleanup) starts
+    from these pieces, so they share one definition of latest rows and expected provenance.
+    """
 
     def __init__(
         self,
@@ -118,9 +99,7 @@ class ResolvePlan:
         table = feature_table(feature)
         spec = feature.feature_spec()
         wanted = list(dict.fromkeys([*spec.id_columns, *columns]))
-        select = self.backend.latest_rows(
-            table, spec.id_columns, [table.c[c] for c in wanted], CREATED_AT
-        )
+        select = self.backend.latest_rows(table, spec.id_columns, [table.c[c] for c in wanted])
         return select.subquery(f"__mx_latest_{table.name}")
 
     def current(self) -> sa.Subquery:
@@ -209,8 +188,6 @@ class ResolvePlan:
             outputs += [parents[dep.feature].c[c].label(dep.output_name(c)) for c in dep.select]
         return sa.select(*outputs).select_from(source).subquery("__mx_expected")
 
-    # -- the comparison --------------------------------------------------------------------
-
     def differs(self, expected: sa.FromClause, current: sa.FromClause) -> sa.ColumnElement[bool]:
         """A stored row is stale: a field's provenance or the feature version changed."""
         return sa.or_(
@@ -218,76 +195,22 @@ class ResolvePlan:
             current.c[FEATURE_VERSION] != self.feature_version,
         )
 
-    def increment(self, expected: sa.FromClause) -> sa.Select[Any]:
-        """Every sample that is new, stale or orphaned, with a status column.
 
-        ``expected`` must have the id columns and the per-field provenance columns (and may have
-        the selected upstream columns).
-        """
-        ids = list(self.spec.id_columns)
-        current = self.current()
-        if not self.backend.efficient_full_join:
-            return self._increment_without_full_join(expected, current)
-        e, c = expected, current
-        join = sa.and_(*(e.c[i] == c.c[i] for i in ids))
-        prov = self.provenance_columns
-        is_new = c.c[ids[0]].is_(None)
-        is_orphaned = e.c[ids[0]].is_(None)
-        differs = self.differs(e, c)
-        status = sa.case((is_new, "new"), (is_orphaned, "orphaned"), else_="stale")
-        row_provenance = sa.case(
-            (is_orphaned, c.c[PROVENANCE]),
-            else_=self.hash([e.c[p] for p in prov]),
-        )
-        outputs: list[sa.ColumnElement[Any]] = [
-            sa.func.coalesce(e.c[i], c.c[i]).label(i) for i in ids
-        ]
-        outputs += [sa.case((is_orphaned, c.c[p]), else_=e.c[p]).label(p) for p in prov]
-        outputs.append(row_provenance.label(PROVENANCE))
-        outputs += [e.c[name].label(name) for name in self.selected_columns() if name in e.c]
-        outputs.append(status.label(STATUS))
-        return (
-            sa.select(*outputs)
-            .select_from(e.join(c, join, full=True))
-            .where(sa.or_(is_new, is_orphaned, differs))
-        )
+def statements_for_dialect(
+    feature: type[Feature],
+    dialect: sa.Dialect,
+    *,
+    hash_algorithm: str | HashAlgorithm = HashAlgorithm.MD5,
+    hash_truncation_length: int = DEFAULT_TRUNCATION,
+) -> FeatureStatements:
+    """What the store builds for ``feature``, for a dialect alone (e.g. an offline migration).
 
-    def _increment_without_full_join(
-        self, expected: sa.FromClause, current: sa.FromClause
-    ) -> sa.Select[Any]:
-        """The same answer as two LEFT JOINs, for engines that cannot index a FULL JOIN.
+    The statements need no connection; with these they can be compiled for a SQL script. The
+    settings are checked as :class:`~metaxy_orm.MetadataStore` checks them.
+    """
+    from metaxy_orm._backends import backend_for
+    from metaxy_orm._sql.settings import hash_settings
 
-        SQLite runs a FULL JOIN of two subqueries as a nested loop without an index (quadratic:
-        7 s at 10k samples), while it builds an automatic index for each LEFT JOIN here. The
-        orphan half reads only the id columns of ``expected``, so no hash is computed twice.
-        """
-        ids = list(self.spec.id_columns)
-        prov = self.provenance_columns
-        e, c = expected, current
-        is_new = c.c[ids[0]].is_(None)
-        selected = [e.c[name].label(name) for name in self.selected_columns() if name in e.c]
-        expected_side = (
-            sa.select(
-                *(e.c[i].label(i) for i in ids),
-                *(e.c[p].label(p) for p in prov),
-                self.hash([e.c[p] for p in prov]).label(PROVENANCE),
-                *selected,
-                sa.case((is_new, "new"), else_="stale").label(STATUS),
-            )
-            .select_from(e.outerjoin(c, sa.and_(*(e.c[i] == c.c[i] for i in ids))))
-            .where(sa.or_(is_new, self.differs(e, c)))
-        )
-        keys = sa.select(*(e.c[i] for i in ids)).subquery("__mx_expected_keys")
-        orphan_side = (
-            sa.select(
-                *(c.c[i].label(i) for i in ids),
-                *(c.c[p].label(p) for p in prov),
-                c.c[PROVENANCE].label(PROVENANCE),
-                *(sa.null().label(str(s.key)) for s in selected),
-                sa.literal("orphaned").label(STATUS),
-            )
-            .select_from(c.outerjoin(keys, sa.and_(*(c.c[i] == keys.c[i] for i in ids))))
-            .where(keys.c[ids[0]].is_(None))
-        )
-        union = sa.union_all(expected_side, orphan_side).subquery("__mx_increment_parts")
-        return sa.select(*union.c)
+    backend = backend_for(dialect)
+    settings = hash_settings(backend, hash_algorithm, hash_truncation_length)
+    return FeatureStatements(feature, feature.feature_graph(), backend, settings)

@@ -31,54 +31,33 @@ from metaxy_orm.columns import (
     RESERVED_PREFIX,
     SNAPSHOT_VERSION,
     data_version_column,
+    newest_first,
     provenance_column,
 )
 from metaxy_orm.exceptions import InvalidRowsError
-from metaxy_orm.hashing import HashAlgorithm
-from metaxy_orm.versioning import DEFAULT_TRUNCATION
 
 if TYPE_CHECKING:
-    from metaxy_orm.feature import Feature
-    from metaxy_orm.resolve import ResolvePlan
+    from metaxy_orm._sql.statements import FeatureStatements
 
 __all__ = [
     "backfill_statement",
     "cleanup_statement",
-    "plan_for_dialect",
     "reconcile_statement",
     "undo_statement",
 ]
 
 
-def plan_for_dialect(
-    feature: type[Feature],
-    dialect: sa.Dialect,
-    *,
-    hash_algorithm: str | HashAlgorithm = HashAlgorithm.MD5,
-    hash_truncation_length: int = DEFAULT_TRUNCATION,
-) -> ResolvePlan:
-    """What the store plans for ``feature``, for a dialect alone (e.g. an offline migration).
-
-    The statements of this module need no connection; with this plan they can be compiled for
-    a SQL script. The settings are checked as :class:`~metaxy_orm.MetadataStore` checks them.
-    """
-    from metaxy_orm._backends import backend_for
-    from metaxy_orm.resolve import ResolvePlan, hash_settings
-
-    backend = backend_for(dialect)
-    settings = hash_settings(backend, hash_algorithm, hash_truncation_length)
-    return ResolvePlan(feature, feature.feature_graph(), backend, settings)
-
-
-def _user_columns(plan: ResolvePlan) -> list[str]:
-    ids = set(plan.spec.id_columns)
+def _user_columns(stmts: FeatureStatements) -> list[str]:
+    ids = set(stmts.spec.id_columns)
     return [
-        c.name for c in plan.table.c if c.name not in ids and not c.name.startswith(RESERVED_PREFIX)
+        c.name
+        for c in stmts.table.c
+        if c.name not in ids and not c.name.startswith(RESERVED_PREFIX)
     ]
 
 
 def _versions_and_stamp(
-    plan: ResolvePlan,
+    stmts: FeatureStatements,
     fields: list[Any],
     provenance: Sequence[sa.ColumnElement[Any]],
     data_versions: Sequence[sa.ColumnElement[Any]],
@@ -91,9 +70,9 @@ def _versions_and_stamp(
     return [
         *(p.label(provenance_column(f)) for p, f in zip(provenance, fields, strict=True)),
         *(d.label(data_version_column(f)) for d, f in zip(data_versions, fields, strict=True)),
-        plan.hash(provenance).label(PROVENANCE),
-        plan.hash(data_versions).label(DATA_VERSION),
-        sa.literal(plan.feature_version, sa.String()).label(FEATURE_VERSION),
+        stmts.hash(provenance).label(PROVENANCE),
+        stmts.hash(data_versions).label(DATA_VERSION),
+        sa.literal(stmts.feature_version, sa.String()).label(FEATURE_VERSION),
         sa.literal(snapshot_version, sa.String()).label(SNAPSHOT_VERSION),
         (
             sa.type_coerce(created_at, UTCDateTime())
@@ -104,12 +83,12 @@ def _versions_and_stamp(
     ]
 
 
-def _field_names(plan: ResolvePlan) -> list[Any]:
-    return sorted(plan.spec.field_keys, key=str)
+def _field_names(stmts: FeatureStatements) -> list[Any]:
+    return sorted(stmts.spec.field_keys, key=str)
 
 
 def reconcile_statement(
-    plan: ResolvePlan,
+    stmts: FeatureStatements,
     *,
     snapshot_version: str,
     materialization_id: str,
@@ -120,13 +99,13 @@ def reconcile_statement(
     A per-field data version that the user had overridden (different from its provenance) is
     kept: reconciling asserts that the outputs did not change.
     """
-    ids = list(plan.spec.id_columns)
-    fields = _field_names(plan)
-    current = plan.latest(plan.feature, [c.name for c in plan.table.c]).alias("__mx_current")
-    expected = plan.expected() if plan.spec.deps else current
+    ids = list(stmts.spec.id_columns)
+    fields = _field_names(stmts)
+    current = stmts.latest(stmts.feature, [c.name for c in stmts.table.c]).alias("__mx_current")
+    expected = stmts.expected() if stmts.spec.deps else current
     c, e = current, expected
     outputs: list[sa.ColumnElement[Any]] = [c.c[i].label(i) for i in ids]
-    outputs += [c.c[u].label(u) for u in _user_columns(plan)]
+    outputs += [c.c[u].label(u) for u in _user_columns(stmts)]
     new_provenance = [e.c[provenance_column(f)] for f in fields]
     data_versions = []
     for f in fields:
@@ -134,7 +113,7 @@ def reconcile_statement(
         overridden = sa.and_(stored_dv.is_not(None), stored_dv.is_distinct_from(stored_prov))
         data_versions.append(sa.case((overridden, stored_dv), else_=e.c[provenance_column(f)]))
     outputs += _versions_and_stamp(
-        plan,
+        stmts,
         fields,
         new_provenance,
         data_versions,
@@ -143,14 +122,14 @@ def reconcile_statement(
         created_at=created_at,
     )
     source: sa.FromClause = current
-    if plan.spec.deps:
+    if stmts.spec.deps:
         source = current.join(e, sa.and_(*(c.c[i] == e.c[i] for i in ids)))
-    select = sa.select(*outputs).select_from(source).where(plan.differs(e, c))
-    return sa.insert(plan.table).from_select([str(o.key) for o in outputs], select)
+    select = sa.select(*outputs).select_from(source).where(stmts.differs(e, c))
+    return sa.insert(stmts.table).from_select([str(o.key) for o in outputs], select)
 
 
 def backfill_statement(
-    plan: ResolvePlan,
+    stmts: FeatureStatements,
     source: sa.FromClause | sa.Select[Any],
     *,
     snapshot_version: str,
@@ -163,27 +142,27 @@ def backfill_statement(
     downstream feature the provenance is computed from the parents (samples without parents are
     skipped); a root feature's ``source`` must carry the ``metaxy_provenance__<field>`` columns.
     """
-    spec = plan.spec
+    spec = stmts.spec
     ids = list(spec.id_columns)
-    fields = _field_names(plan)
+    fields = _field_names(stmts)
     src = source.subquery("__mx_source") if isinstance(source, sa.Select) else source
     where = f"backfill of feature '{spec.key}'"
     missing = [i for i in ids if i not in src.c]
     if missing:
         raise InvalidRowsError(f"{where}: the source lacks id column(s) {missing}")
     if spec.deps:
-        expected: sa.FromClause = plan.expected()
+        expected: sa.FromClause = stmts.expected()
         joined: sa.FromClause = src.join(
             expected, sa.and_(*(src.c[i] == expected.c[i] for i in ids))
         )
     else:
-        lacking = [p for p in plan.provenance_columns if p not in src.c]
+        lacking = [p for p in stmts.provenance_columns if p not in src.c]
         if lacking:
             raise InvalidRowsError(
                 f"{where}: '{spec.key}' is a root feature and the source lacks {lacking}"
             )
         expected, joined = src, src
-    current = plan.current()
+    current = stmts.current()
     present = sa.and_(*(current.c[i] == src.c[i] for i in ids))
     provenance = [expected.c[provenance_column(f)] for f in fields]
     data_versions = [
@@ -193,9 +172,9 @@ def backfill_statement(
         for f in fields
     ]
     outputs: list[sa.ColumnElement[Any]] = [src.c[i].label(i) for i in ids]
-    outputs += [src.c[u].label(u) for u in _user_columns(plan) if u in src.c]
+    outputs += [src.c[u].label(u) for u in _user_columns(stmts) if u in src.c]
     outputs += _versions_and_stamp(
-        plan,
+        stmts,
         fields,
         provenance,
         data_versions,
@@ -203,27 +182,30 @@ def backfill_statement(
         materialization_id=materialization_id,
         created_at=created_at,
     )
-    differs = plan.differs(expected, current)
+    differs = stmts.differs(expected, current)
     up_to_date = sa.select(sa.literal(1)).where(present, sa.not_(differs)).exists()
     select = sa.select(*outputs).select_from(joined).where(sa.not_(up_to_date))
-    return sa.insert(plan.table).from_select([str(o.key) for o in outputs], select)
+    return sa.insert(stmts.table).from_select([str(o.key) for o in outputs], select)
 
 
-def cleanup_statement(plan: ResolvePlan, *, keep_last: int = 1) -> sa.Delete:
+def cleanup_statement(stmts: FeatureStatements, *, keep_last: int = 1) -> sa.Delete:
     """Delete every row that is not among the ``keep_last`` newest of its sample."""
     if isinstance(keep_last, bool) or not isinstance(keep_last, int) or keep_last < 1:
-        raise ValueError(f"keep_last must be a positive integer, got {keep_last!r}")
-    table = plan.table
-    key = [*(table.c[i] for i in plan.spec.id_columns), table.c[DATA_VERSION], table.c[CREATED_AT]]
+        raise InvalidRowsError(
+            f"cleanup of feature '{stmts.spec.key}': keep_last must be a positive integer, "
+            f"got {keep_last!r}"
+        )
+    table = stmts.table
+    key = [*(table.c[i] for i in stmts.spec.id_columns), table.c[DATA_VERSION], table.c[CREATED_AT]]
     rank = sa.func.row_number().over(
-        partition_by=[table.c[i] for i in plan.spec.id_columns],
-        order_by=table.c[CREATED_AT].desc(),
+        partition_by=[table.c[i] for i in stmts.spec.id_columns],
+        order_by=newest_first(table),
     )
     ranked = sa.select(*key, rank.label("__mx_rank")).subquery("__mx_ranked")
     doomed = sa.select(*(ranked.c[c.key] for c in key)).where(ranked.c["__mx_rank"] > keep_last)
     return sa.delete(table).where(sa.tuple_(*key).in_(doomed))
 
 
-def undo_statement(plan: ResolvePlan, materialization_id: str) -> sa.Delete:
+def undo_statement(stmts: FeatureStatements, materialization_id: str) -> sa.Delete:
     """Delete the rows one materialization wrote; the rows before it become latest again."""
-    return sa.delete(plan.table).where(plan.table.c[MATERIALIZATION_ID] == materialization_id)
+    return sa.delete(stmts.table).where(stmts.table.c[MATERIALIZATION_ID] == materialization_id)

@@ -30,7 +30,7 @@ from metaxy_orm.frames import polars_dtype
 from metaxy_orm.hashing import polars_hash_parts
 
 if TYPE_CHECKING:
-    from metaxy_orm.resolve import HashSettings
+    from metaxy_orm._sql.settings import HashSettings
     from metaxy_orm.spec import FeatureSpec
 
 __all__ = [

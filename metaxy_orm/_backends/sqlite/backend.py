@@ -32,6 +32,11 @@ def _on_connect(dbapi_connection: Any, connection_record: Any) -> None:
 class SQLiteBackend(Backend):
     name: ClassVar[str] = "sqlite"
     efficient_full_join: ClassVar[bool] = False
+    offline_hashing_refusal: ClassVar[str | None] = (
+        "it computes hashes with md5(), a Python function that metaxy-orm registers on each "
+        "connection, and a script run by sqlite3 does not have it. Run this revision online "
+        "(`alembic upgrade`)"
+    )
 
     def attach(self, engine: sa.Engine) -> None:
         # New connections get the functions as they open, so that the selects of a lazy

@@ -13,6 +13,7 @@ import polars as pl
 import sqlalchemy as sa
 
 from metaxy_orm._backends.base import Backend
+from metaxy_orm.columns import newest_first
 from metaxy_orm.frames import polars_schema
 
 __all__ = ["PostgreSQLBackend"]
@@ -53,10 +54,9 @@ class PostgreSQLBackend(Backend):
         table: sa.FromClause,
         id_columns: Sequence[str],
         columns: Sequence[sa.ColumnElement[Any]],
-        created_at: str,
     ) -> sa.Select[Any]:
         ids = [table.c[c] for c in id_columns]
-        return sa.select(*columns).distinct(*ids).order_by(*ids, table.c[created_at].desc())
+        return sa.select(*columns).distinct(*ids).order_by(*ids, *newest_first(table))
 
     def bulk_insert(self, conn: sa.Connection, table: sa.Table, frame: pl.DataFrame) -> None:
         raw = _psycopg(conn)

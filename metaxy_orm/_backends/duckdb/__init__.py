@@ -1,0 +1,8 @@
+"""The DuckDB backend: everything metaxy-orm does differently on this database."""
+
+from metaxy_orm._backends.duckdb.backend import DuckDBBackend
+
+#: The backend class the registry of :mod:`metaxy_orm._backends` loads.
+BACKEND = DuckDBBackend
+
+__all__ = ["BACKEND", "DuckDBBackend"]

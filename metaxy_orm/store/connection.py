@@ -1,0 +1,103 @@
+"""Where a store's SQL runs: its target (URL, Engine, Connection or Session) and transactions.
+
+A store given a URL owns its engine; given an Engine it opens a transaction per call; given a
+Connection or a Session it works inside the caller's transaction and never commits. Every call
+of the store goes through :meth:`StoreConnection.begin`, so this is the one place that knows.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from metaxy_orm._backends import EMBEDDED_DEFAULT_URL, backend_for
+from metaxy_orm.exceptions import StoreTargetError
+
+if TYPE_CHECKING:
+    from metaxy_orm._backends import Backend
+
+__all__ = ["DATABASE_URL_VARIABLE", "StoreConnection", "Target"]
+
+#: What ``MetadataStore(target)`` accepts.
+Target = str | sa.URL | sa.Engine | sa.Connection | Session
+
+#: The environment variable read when a store is given no target.
+DATABASE_URL_VARIABLE = "METAXY_ORM_DATABASE_URL"
+
+
+class StoreConnection:
+    """The database target of a store, its backend, and the transactions of its calls."""
+
+    def __init__(self, target: Target | None) -> None:
+        self._owned_engine: sa.Engine | None = None
+        self._engine: sa.Engine | None = None
+        self._connection: sa.Connection | None = None
+        self._session: Session | None = None
+        if target is None:
+            target = os.environ.get(DATABASE_URL_VARIABLE) or EMBEDDED_DEFAULT_URL
+        if isinstance(target, str | sa.URL):
+            self._owned_engine = self._engine = sa.create_engine(target)
+            dialect = self._engine.dialect
+        elif isinstance(target, sa.Engine):
+            self._engine = target
+            dialect = target.dialect
+        elif isinstance(target, sa.Connection):
+            self._connection = target
+            dialect = target.dialect
+        elif isinstance(target, Session):
+            self._session = target
+            dialect = target.get_bind().dialect
+        else:
+            raise StoreTargetError(
+                "MetadataStore(target): expected a database URL, an Engine, a Connection or a "
+                f"Session, got {type(target).__name__}"
+            )
+        self.backend: Backend = backend_for(dialect)
+        engine = self.engine
+        if engine is not None:
+            self.backend.attach(engine)
+
+    @property
+    def engine(self) -> sa.Engine | None:
+        """The engine behind the target (``None`` for a Session bound to nothing usable)."""
+        if self._engine is not None:
+            return self._engine
+        if self._connection is not None:
+            return self._connection.engine
+        bind = self._session.get_bind() if self._session is not None else None
+        if isinstance(bind, sa.Connection):
+            return bind.engine
+        return bind if isinstance(bind, sa.Engine) else None
+
+    def close(self) -> None:
+        """Dispose of the engine created from a URL (nothing otherwise)."""
+        if self._owned_engine is not None:
+            self._owned_engine.dispose()
+
+    @contextmanager
+    def begin(self) -> Iterator[sa.Connection]:
+        """A connection inside a transaction: ours (committed on success) or the caller's."""
+        if self._session is not None:
+            conn = self._session.connection()
+            self.backend.prepare(conn)
+            yield conn
+        elif self._connection is not None:
+            conn = self._connection
+            self.backend.prepare(conn)
+            if conn.in_transaction():
+                yield conn
+            else:
+                with conn.begin():
+                    self.backend.tune(conn)
+                    yield conn
+        else:
+            assert self._engine is not None
+            with self._engine.begin() as conn:
+                self.backend.prepare(conn)
+                self.backend.tune(conn)
+                yield conn
