@@ -1,15 +1,15 @@
 """Shared fixtures: backends, databases and an isolated feature graph per test.
 
-Every database test takes the ``backend`` fixture and is run once per selected backend:
+Every database test takes the ``backend`` fixture and is run once per selected test database:
 ``--backends duckdb,sqlite,postgresql`` (or ``METAXY_ORM_TEST_BACKENDS``), all of them by
-default. PostgreSQL is the real server at ``METAXY_ORM_POSTGRES_URL`` (default
-``postgresql+psycopg://postgres@127.0.0.1:5432/test``); each test gets its own schema.
+default. How each gets a fresh database lives with its backend
+(``metaxy_orm/_backends/<name>/provision.py``): a temporary file, or a schema of its own on the
+real PostgreSQL server at ``METAXY_ORM_POSTGRES_URL``.
 """
 
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,12 +17,12 @@ import pytest
 import sqlalchemy as sa
 
 import metaxy_orm as mx
+from metaxy_orm._backends import test_databases
 from metaxy_orm.testing import isolated_graph
 
-ALL_BACKENDS = ("duckdb", "sqlite", "postgresql")
-POSTGRES_URL = os.environ.get(
-    "METAXY_ORM_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
+#: Test database name -> how to provision one; the names are also the pytest markers.
+TEST_DATABASES = test_databases()
+ALL_BACKENDS = tuple(TEST_DATABASES)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -52,24 +52,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 @pytest.fixture
 def database_url(backend: str, tmp_path: Path) -> Iterator[str]:
     """A URL to an empty database of the backend, removed after the test."""
-    if backend == "duckdb":
-        yield f"duckdb:///{tmp_path / 'meta.duckdb'}"
-    elif backend == "sqlite":
-        yield f"sqlite:///{tmp_path / 'meta.sqlite'}"
-    elif backend == "postgresql":
-        schema = f"t_{uuid.uuid4().hex[:12]}"
-        admin = sa.create_engine(POSTGRES_URL)
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-        url = sa.make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-        try:
-            yield url.render_as_string(hide_password=False)
-        finally:
-            with admin.begin() as conn:
-                conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-            admin.dispose()
-    else:  # pragma: no cover - guarded by selected_backends
-        raise AssertionError(backend)
+    with TEST_DATABASES[backend](tmp_path) as url:
+        yield url
 
 
 @pytest.fixture

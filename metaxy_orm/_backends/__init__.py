@@ -15,7 +15,7 @@ import importlib
 import importlib.util
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from metaxy_orm._backends.base import Backend
 from metaxy_orm.exceptions import StoreError
@@ -33,6 +33,7 @@ __all__ = [
     "capabilities_for",
     "load_alembic_implementations",
     "strictest_identifier_length",
+    "test_databases",
 ]
 
 
@@ -108,6 +109,20 @@ def load_alembic_implementations() -> None:
     """
     for registration in REGISTRY:
         backend_class(registration.name).load_alembic_implementation()
+
+
+def test_databases() -> dict[str, Any]:
+    """Test database name -> context manager factory ``(tmp_path) -> URL``, of every backend.
+
+    Each backend's ``provision.py`` says how the test suite gets a fresh, empty database of it
+    (a temporary file, a schema on a server, an in-process engine...). A backend may offer
+    several (one engine in-process and one server, say); their names are the pytest markers.
+    """
+    found: dict[str, Any] = {}
+    for registration in REGISTRY:
+        module = importlib.import_module(f"{registration.package}.provision")
+        found.update(module.TEST_DATABASES)
+    return found
 
 
 def _register_compile_rules() -> None:

@@ -1,0 +1,18 @@
+"""How the test suite gets a fresh SQLite database: a file in the test's temporary folder."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+__all__ = ["TEST_DATABASES"]
+
+
+@contextmanager
+def database_file(tmp_path: Path) -> Iterator[str]:
+    yield f"sqlite:///{tmp_path / 'meta.sqlite'}"
+
+
+#: Test database name -> a context manager that yields the URL of an empty database.
+TEST_DATABASES = {"sqlite": database_file}
