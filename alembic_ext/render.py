@@ -12,8 +12,8 @@
 - :func:`render_item` is a ``render_item`` hook: Alembic writes a type from outside
   SQLAlchemy as ``<module>.<repr>`` (``sqlmodel.sql.sqltypes.AutoString()``) but imports
   nothing for it, so the revision fails with a ``NameError``. The hook adds the import
-  (``import sqlmodel`` for SQLModel's types, ``import <module>`` for any other, including
-  ours) and leaves the rendering itself to Alembic.
+  (``import sqlmodel.sql.sqltypes`` for SQLModel's types, ``import <module>`` for any other,
+  including ours) and leaves the rendering itself to Alembic.
 
 Literals are written the way ``ruff format`` would (double quotes, one item per line when a
 line would pass 100 columns, trailing commas), so revision files stay diff-friendly.
@@ -263,7 +263,9 @@ def _render_commented_out(autogen_context: AutogenContext, op: CommentedOutOp) -
 
 def _import_for(module: str) -> str:
     if module == "sqlmodel" or module.startswith("sqlmodel."):
-        return "import sqlmodel"  # its package imports sqlmodel.sql.sqltypes, by convention
+        # Alembic writes sqlmodel.sql.sqltypes.AutoString(); importing the package would do at
+        # run time, but a type checker only knows the submodule once it is imported.
+        return "import sqlmodel.sql.sqltypes"
     return f"import {module}"
 
 

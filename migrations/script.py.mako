@@ -42,7 +42,8 @@
             line for line in body.splitlines() if not line.lstrip().startswith("#")
         )
         lines = {line for line in (imports or "").splitlines() if line.strip()}
-        lines |= {"from alembic import op", "import sqlalchemy as sa", "import sqlmodel"}
+        lines |= {"from alembic import op", "import sqlalchemy as sa"}
+        lines.add("import sqlmodel.sql.sqltypes")
         by_hand = not body
         if by_hand:
             lines = {"from alembic import op", "import sqlalchemy as sa"}

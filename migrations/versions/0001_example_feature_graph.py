@@ -9,7 +9,7 @@ Create Date: 2026-11-22 22:26:55.087660
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 from alembic_ext import op as mxop
