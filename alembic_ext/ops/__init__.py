@@ -14,6 +14,7 @@ through Alembic's ``op``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from alembic.operations import MigrateOperation, Operations
@@ -54,13 +55,19 @@ DATA_OPERATIONS: tuple[type[FeatureDataOp], ...] = (
 )
 
 #: Every operation, by its name in ``op.<name>``, with its implementation.
-OPERATIONS: dict[str, tuple[type[MigrateOperation], Any]] = {
+OPERATIONS: dict[str, tuple[type[MigrateOperation], Callable[[Operations, Any], object]]] = {
     "record_graph_snapshot": (RecordGraphSnapshotOp, record_graph_snapshot),
     "remove_graph_snapshot": (RemoveGraphSnapshotOp, remove_graph_snapshot),
     **{op.name: (op, run_feature_data_op) for op in DATA_OPERATIONS},
     "cannot_undo_cleanup": (CannotUndoCleanupOp, cannot_undo_cleanup),
 }
 
-for _name, (_operation, _implementation) in OPERATIONS.items():
-    Operations.register_operation(_name)(_operation)
-    Operations.implementation_for(_operation)(_implementation)
+
+def _register() -> None:
+    """Register every operation with Alembic (``op.<name>``) and its implementation."""
+    for name, (operation, implementation) in OPERATIONS.items():
+        Operations.register_operation(name)(operation)
+        Operations.implementation_for(operation)(implementation)
+
+
+_register()
