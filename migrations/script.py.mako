@@ -43,7 +43,8 @@
         )
         lines = {line for line in (imports or "").splitlines() if line.strip()}
         lines |= {"from alembic import op", "import sqlalchemy as sa"}
-        lines.add("import sqlmodel.sql.sqltypes")
+        lines.add("import sqlmodel.sql.sqltypes")  # what a type checker needs, not "import sqlmodel"
+        lines.discard("import sqlmodel")
         by_hand = not body
         if by_hand:
             lines = {"from alembic import op", "import sqlalchemy as sa"}
