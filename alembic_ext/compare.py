@@ -2,7 +2,7 @@
 
 It compares the code's feature graph (the graph given to :func:`alembic_ext.configure`, else
 the active one) with the latest snapshot recorded in the database and, when they differ, emits
-:class:`~alembic_ext.snapshot_ops.RecordGraphSnapshotOp` carrying the new snapshot and what
+:class:`~alembic_ext.ops.snapshot.RecordGraphSnapshotOp` carrying the new snapshot and what
 changed. The first time, it also emits the ``CREATE TABLE`` of ``metaxy_graph_snapshots``, so
 the table appears (and disappears on downgrade) with the revision that first needs it.
 
@@ -13,7 +13,7 @@ that one ``DropTableOp``, so that neither ``env.py`` nor an ``include_object`` h
 about the table.
 
 Then, for every feature whose version changed, it proposes to reconcile its stored rows (move
-them onto the new version without recomputing, :mod:`alembic_ext.reconcile_ops`). Whether that
+them onto the new version without recomputing, :mod:`alembic_ext.ops.reconcile`). Whether that
 is right depends on whether the change altered the feature's outputs, which only the user knows:
 so the operation is written *active* only for the features the user names, with
 ``-x reconcile=crop,face_detection`` on the command line or ``reconcile=[...]`` in
@@ -27,7 +27,6 @@ development one, not the one the revision will run on.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -35,10 +34,8 @@ from alembic.operations import ops
 from alembic.util import CommandError, PriorityDispatchResult
 
 import alembic_ext.render  # noqa: F401 - registers the renderers of our operations
-from alembic_ext.data_ops import CommentedOutOp, graph_option
-from alembic_ext.plugin import PROGRESS_LOGGER, RECONCILE_OPTION
-from alembic_ext.reconcile_ops import ReconcileFeaturesOp
-from alembic_ext.snapshot_ops import RecordGraphSnapshotOp
+from alembic_ext.ops import CommentedOutOp, ReconcileFeaturesOp, RecordGraphSnapshotOp
+from alembic_ext.options import RECONCILE_OPTION, RECONCILE_X_ARGUMENT, graph_option, log
 from metaxy_orm.graph import FeatureGraph
 from metaxy_orm.snapshots import (
     SNAPSHOTS_TABLE,
@@ -56,12 +53,6 @@ if TYPE_CHECKING:
     from alembic.operations.ops import UpgradeOps
 
 __all__ = ["compare_graph_snapshot", "reconcile_operations", "requested_reconcile"]
-
-log = logging.getLogger(PROGRESS_LOGGER)
-
-#: The command-line switch: ``alembic -x reconcile=crop,face_detection revision --autogenerate``
-#: (``-x`` is an option of ``alembic`` itself: it comes before the command).
-RECONCILE_X_ARGUMENT = "reconcile"
 
 
 def _is_snapshots_table(op: ops.MigrateOperation, cls: type[ops.MigrateOperation]) -> bool:
@@ -99,7 +90,7 @@ def compare_graph_snapshot(
         if requested:
             log.warning(
                 "reconcile=%s: the graph did not change since the last recorded snapshot, so "
-                "nothing is reconciled; to reconcile anyway, write op.reconcile_features(...) "
+                "nothing is reconciled; to reconcile anyway, write mxop.reconcile_features(...) "
                 "in a revision by hand",
                 ",".join(requested),
             )
@@ -149,11 +140,11 @@ _PROPOSAL = (
     "old versions and are now stale: recomputing them (resolve_update, then write) brings them "
     "up to date. If the change did not alter their outputs (a refactor, a fix that leaves "
     "results as they were), reconciling moves the rows onto the new versions as they are, in "
-    "SQL, without recomputing. To reconcile, uncomment this and the op.delete_materialization "
+    "SQL, without recomputing. To reconcile, uncomment this and the mxop.delete_materialization "
     "in downgrade(), or generate the revision with "
     "`alembic -x reconcile={keys} revision --autogenerate`.{warnings}"
 )
-_PROPOSAL_REVERSE = "Uncomment together with op.reconcile_features(...) in upgrade()."
+_PROPOSAL_REVERSE = "Uncomment together with mxop.reconcile_features(...) in upgrade()."
 _REQUESTED = (
     "Reconciled without recomputation, as asked (reconcile={keys}): the rows move onto the new "
     "versions as they are, which is right only if the change did not alter their outputs."

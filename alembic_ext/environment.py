@@ -3,11 +3,8 @@
 It passes every argument through to Alembic's ``context.configure`` and adds what metaxy-orm
 needs, each through an Alembic option rather than a patch:
 
-- ``autogenerate_plugins``: Alembic's defaults plus ours (:data:`~alembic_ext.plugin.PLUGIN_NAME`),
+- ``autogenerate_plugins``: Alembic's defaults plus ours (:data:`~alembic_ext.options.PLUGIN_NAME`),
   which compares the feature graph with the last recorded snapshot;
-- ``render_as_batch`` on SQLite, whose ``ALTER TABLE`` cannot change columns or constraints
-  (Alembic then rewrites such changes as copy-and-move; name your constraints, see
-  :data:`NAMING_CONVENTION`);
 - ``render_item``, chained after yours, so that revision files import the modules of column
   types from outside SQLAlchemy (SQLModel's ``AutoString``, ``UTCDateTime``, ours);
 - ``include_name``, chained after yours, so that Alembic does not reflect the snapshots table
@@ -15,37 +12,27 @@ needs, each through an Alembic option rather than a patch:
 - ``metaxy_orm_graph``: the feature graph to compare, when it is not the active one;
 - ``metaxy_orm_reconcile`` and ``metaxy_orm_store_options``: the features autogenerate may
   reconcile, and the store settings of the data operations (see :func:`configure`);
-- transactional DDL on SQLite (pysqlite): Alembic's SQLite implementation runs DDL outside any
-  transaction, because Python's ``sqlite3`` module only opens a transaction before
-  ``INSERT``/``UPDATE``/``DELETE``, so a revision that fails halfway leaves its first tables and
-  columns behind. :func:`configure` applies SQLAlchemy's documented recipe for pysqlite
-  (the driver's own transaction handling off, a ``BEGIN`` on every SQLAlchemy ``begin``) to the
-  connection's engine, and tells Alembic that DDL is transactional: a failed upgrade then leaves
-  the database as it was, schema and data. Every connection of that engine gets the same
-  behaviour (real transactions, including for ``SELECT``). Pass ``transactional_ddl=False`` to
-  keep pysqlite's default.
+- what the database's backend needs for migrations (``Backend.configure_migration``, in
+  ``metaxy_orm._backends``): batch mode where ``ALTER TABLE`` is too limited, transactional DDL
+  where the driver needs a recipe for it, and so on. Its Alembic implementation is loaded first
+  (``Backend.load_alembic_implementation``), for a database Alembic does not know.
 
 What you pass is kept: your plugin list is extended (list ``"~metaxy_orm"`` to leave ours
-out), your hooks run first, and an explicit ``render_as_batch`` is not overridden.
+out), your hooks run first, and an option you set explicitly is not overridden (pass
+``transactional_ddl=False`` to keep a driver's default transaction handling).
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 import sqlalchemy as sa
 
-# Importing these registers the DuckDB implementation and our operations; the plugin entry point
-# does it too, but Alembic < 1.18 has no plugin entry points.
-import alembic_ext.backfill_ops
-import alembic_ext.cleanup_ops
-import alembic_ext.data_ops
-import alembic_ext.dialects
-import alembic_ext.reconcile_ops
-import alembic_ext.snapshot_ops  # noqa: F401
-from alembic_ext.plugin import GRAPH_OPTION, PLUGIN_NAME, RECONCILE_OPTION, STORE_OPTION
+# Importing it registers our operations; the plugin entry point does it too, but a checkout of
+# the project that is not installed has no entry point.
+import alembic_ext.ops  # noqa: F401
+from alembic_ext.options import GRAPH_OPTION, PLUGIN_NAME, RECONCILE_OPTION, STORE_OPTION
 
 if TYPE_CHECKING:
     from alembic.autogenerate.api import AutogenContext
@@ -60,7 +47,7 @@ if TYPE_CHECKING:
 
 __all__ = ["NAMING_CONVENTION", "configure"]
 
-#: Constraint names for ``MetaData(naming_convention=...)``. SQLite's batch mode can only drop or
+#: Constraint names for ``MetaData(naming_convention=...)``. Alembic's batch mode can only drop or
 #: alter a constraint that has a name, and Alembic compares constraints by name; feature tables
 #: already name their primary key and index. Set it on ``SQLModel.metadata`` before defining any
 #: table: ``SQLModel.metadata.naming_convention = alembic_ext.NAMING_CONVENTION``.
@@ -73,8 +60,6 @@ NAMING_CONVENTION: Final[dict[str, str]] = {
 }
 
 _DEFAULT_PLUGINS: Final = ("alembic.autogenerate.*",)
-
-log = logging.getLogger(__name__)
 
 
 def _dialect_name(
@@ -120,33 +105,6 @@ def _chained_include_name(user: IncludeNameFn | None) -> IncludeNameFn:
     return include_name
 
 
-def _begin_explicitly(connection: sa.Connection) -> None:
-    """``BEGIN`` on each SQLAlchemy ``begin`` (the pysqlite recipe for transactional DDL)."""
-    connection.exec_driver_sql("BEGIN")
-
-
-def _no_driver_transactions(dbapi_connection: Any, connection_record: Any) -> None:
-    dbapi_connection.isolation_level = None
-
-
-def _transactional_sqlite(connection: sa.Connection) -> bool:
-    """Make pysqlite run DDL inside transactions; ``False`` where it cannot be done."""
-    if connection.dialect.driver != "pysqlite":
-        return False
-    if connection.in_transaction():  # the caller manages the transaction: leave it alone
-        log.warning(
-            "SQLite: the connection is already in a transaction, so DDL stays outside "
-            "transactions (pysqlite's default); call alembic_ext.configure before using it"
-        )
-        return False
-    engine = connection.engine
-    if not sa.event.contains(engine, "begin", _begin_explicitly):
-        sa.event.listen(engine, "connect", _no_driver_transactions)
-        sa.event.listen(engine, "begin", _begin_explicitly)
-    connection.connection.driver_connection.isolation_level = None  # type: ignore[union-attr]
-    return True
-
-
 def configure(
     *,
     connection: sa.Connection | None = None,
@@ -169,9 +127,10 @@ def configure(
     """
     from alembic import context
 
-    dialect = _dialect_name(connection, url, kwargs)
+    from metaxy_orm._backends import capabilities_for, load_alembic_implementations
+
+    load_alembic_implementations()
     kwargs["autogenerate_plugins"] = _with_our_plugin(kwargs.get("autogenerate_plugins"))
-    kwargs.setdefault("render_as_batch", dialect == "sqlite")
     kwargs["render_item"] = _chained_render_item(kwargs.get("render_item"))
     kwargs["include_name"] = _chained_include_name(kwargs.get("include_name"))
     if graph is not None:
@@ -180,9 +139,6 @@ def configure(
         kwargs[RECONCILE_OPTION] = reconcile
     if store_options is not None:
         kwargs[STORE_OPTION] = dict(store_options)
-    if dialect == "sqlite" and kwargs.get("transactional_ddl", True):
-        if connection is None:  # an offline script: BEGIN and COMMIT around it
-            kwargs.setdefault("transactional_ddl", True)
-        elif _transactional_sqlite(connection):
-            kwargs["transactional_ddl"] = True
+    backend = capabilities_for(_dialect_name(connection, url, kwargs))
+    backend.configure_migration(connection, kwargs)
     context.configure(connection=connection, url=url, **kwargs)

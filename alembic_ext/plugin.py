@@ -1,26 +1,30 @@
 """The ``alembic.plugins`` entry point of metaxy-orm (``metaxy_orm = "alembic_ext.plugin"``).
 
 Alembic (>= 1.18) imports this module and calls :func:`setup` *while Alembic itself is being
-imported*: ``alembic.autogenerate`` is only half initialised at that moment. So this module
-imports nothing at module level, and :func:`setup` only does registrations that need the parts
-of Alembic already loaded by then (``alembic.operations``, ``alembic.ddl.impl``):
+imported*: ``alembic.autogenerate`` is only half initialised at that moment, and every Alembic
+run in the environment pays for what happens here, metaxy-orm project or not. So :func:`setup`
+only registers what needs the parts of Alembic already loaded (``alembic.operations``):
 
-- the DuckDB dialect implementation (:mod:`alembic_ext.dialects`), so that any Alembic run on
-  DuckDB works, whatever ``env.py`` does;
-- our migration operations (:mod:`alembic_ext.snapshot_ops`, :mod:`alembic_ext.reconcile_ops`,
-  :mod:`alembic_ext.backfill_ops`, :mod:`alembic_ext.cleanup_ops`, :mod:`alembic_ext.data_ops`),
-  so that ``op.record_graph_snapshot``, ``op.reconcile_features`` and the others exist whenever
-  a revision file runs;
+- our migration operations (:mod:`alembic_ext.ops`), so that ``op.record_graph_snapshot``,
+  ``op.reconcile_features`` and the others exist whenever a revision file runs;
 - the graph-snapshot comparator, through a trampoline that imports :mod:`alembic_ext.compare`
   (and with it the feature graph, SQLModel and the renderers) only when autogenerate runs.
 
+The Alembic implementations of metaxy-orm's backends (for a dialect Alembic does not know) live
+with their backends, in ``metaxy_orm._backends``; loading them means loading
+metaxy-orm, which this entry point must not force on every Alembic run. They are loaded as soon
+as both are imported, whichever comes first: here if metaxy-orm already is, else by
+``metaxy_orm._backends`` when it is imported in a process where Alembic is (``env.py`` importing
+the feature modules), and by :func:`alembic_ext.configure` in any case.
+
 Alembic runs a plugin's comparators only when ``autogenerate_plugins`` names the plugin;
-:func:`alembic_ext.configure` does that, or list :data:`PLUGIN_NAME` yourself.
+:func:`alembic_ext.configure` does that, or list ``"metaxy_orm"`` yourself.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final
+import sys
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from alembic.autogenerate.api import AutogenContext
@@ -28,45 +32,15 @@ if TYPE_CHECKING:
     from alembic.runtime.plugins import Plugin
     from alembic.util import PriorityDispatchResult
 
-__all__ = [
-    "GRAPH_OPTION",
-    "PLUGIN_NAME",
-    "PROGRESS_LOGGER",
-    "RECONCILE_OPTION",
-    "STORE_OPTION",
-    "setup",
-]
-
-#: The plugin's name in ``autogenerate_plugins``: the name of our ``alembic.plugins`` entry point.
-PLUGIN_NAME: Final = "metaxy_orm"
-
-#: The ``context.configure()`` option that names the graph to compare (default: the active one).
-GRAPH_OPTION: Final = "metaxy_orm_graph"
-
-#: The ``context.configure()`` option naming the features that autogenerate may reconcile
-#: (a list of keys, or one comma-separated string); ``-x reconcile=a,b`` adds to it.
-RECONCILE_OPTION: Final = "metaxy_orm_reconcile"
-
-#: The ``context.configure()`` option with the keyword arguments of the ``MetadataStore`` that
-#: data operations use (``hash_algorithm``, ``hash_truncation_length``).
-STORE_OPTION: Final = "metaxy_orm_store_options"
-
-#: The logger of autogenerate's findings and of the data operations' progress. A child of
-#: ``alembic``, so that the ``[logger_alembic]`` section of a usual ``alembic.ini`` shows it.
-PROGRESS_LOGGER: Final = "alembic.metaxy_orm"
+__all__ = ["setup"]
 
 
 def setup(plugin: Plugin) -> None:
-    """Register the DuckDB implementation, our operations and the snapshot comparator."""
+    """Register our operations and the snapshot comparator (and the backends' implementations
+    if metaxy-orm is already loaded)."""
     from alembic.util import DispatchPriority
 
-    # Importing these registers the DuckDB implementation and our operations.
-    import alembic_ext.backfill_ops
-    import alembic_ext.cleanup_ops
-    import alembic_ext.data_ops
-    import alembic_ext.dialects
-    import alembic_ext.reconcile_ops
-    import alembic_ext.snapshot_ops  # noqa: F401
+    import alembic_ext.ops  # noqa: F401 - importing it registers the operations
 
     # LAST: the table comparators have run, so the snapshot operation follows the DDL that it
     # may depend on, and the comparator can see (and correct) what they emitted.
@@ -76,6 +50,10 @@ def setup(plugin: Plugin) -> None:
         "metaxy_graph_snapshot",
         priority=DispatchPriority.LAST,
     )
+    if "metaxy_orm._backends" in sys.modules:
+        from metaxy_orm._backends import load_alembic_implementations
+
+        load_alembic_implementations()
 
 
 def _compare_graph_snapshot(

@@ -1,16 +1,19 @@
 """How our operations and column types are written into revision files.
 
 - The renderers (registered in Alembic's ``renderers`` dispatcher, as Alembic registers its
-  own) write ``op.record_graph_snapshot({...})`` with the whole snapshot as a Python literal,
-  preceded by comments that list what changed, and ``op.remove_graph_snapshot("...")``; the data
-  operations as calls with literal arguments, and ``materialization_id=revision`` (the revision
-  module's own id) where the operation has no id of its own yet. A proposal
-  (:class:`~alembic_ext.data_ops.CommentedOutOp`) is its note, then the operation commented out.
+  own) write ``mxop.record_graph_snapshot({...})`` with the whole snapshot as a Python literal,
+  preceded by comments that list what changed, and ``mxop.remove_graph_snapshot("...")``; the
+  data operations as calls with literal arguments, and ``materialization_id=revision`` (the
+  revision module's own id) where the operation has no id of its own yet. ``mxop`` is
+  :mod:`alembic_ext.op`, imported by the revision (``from alembic_ext import op as mxop``): its
+  functions are typed, so revisions type-check, which Alembic's ``op`` cannot do for operations
+  registered at run time. A proposal (:class:`~alembic_ext.ops.proposal.CommentedOutOp`) is its
+  note, then the operation commented out.
 - :func:`render_item` is a ``render_item`` hook: Alembic writes a type from outside
   SQLAlchemy as ``<module>.<repr>`` (``sqlmodel.sql.sqltypes.AutoString()``) but imports
   nothing for it, so the revision fails with a ``NameError``. The hook adds the import
-  (``import sqlmodel`` for SQLModel's types, ``import <module>`` for any other, including
-  ours) and leaves the rendering itself to Alembic.
+  (``import sqlmodel.sql.sqltypes`` for SQLModel's types, ``import <module>`` for any other,
+  including ours) and leaves the rendering itself to Alembic.
 
 Literals are written the way ``ruff format`` would (double quotes, one item per line when a
 line would pass 100 columns, trailing commas), so revision files stay diff-friendly.
@@ -31,16 +34,25 @@ from alembic.autogenerate import renderers
 from alembic.autogenerate.render import render_op
 from sqlalchemy.types import TypeEngine
 
-from alembic_ext.backfill_ops import BackfillFeatureOp
-from alembic_ext.cleanup_ops import CannotUndoCleanupOp, CleanupFeatureOp
-from alembic_ext.data_ops import CommentedOutOp, DeleteMaterializationOp
-from alembic_ext.reconcile_ops import ReconcileFeaturesOp
-from alembic_ext.snapshot_ops import RecordGraphSnapshotOp, RemoveGraphSnapshotOp
+from alembic_ext.ops import (
+    BackfillFeatureOp,
+    CannotUndoCleanupOp,
+    CleanupFeatureOp,
+    CommentedOutOp,
+    DeleteMaterializationOp,
+    ReconcileFeaturesOp,
+    RecordGraphSnapshotOp,
+    RemoveGraphSnapshotOp,
+)
 
 if TYPE_CHECKING:
     from alembic.autogenerate.api import AutogenContext
 
-__all__ = ["python_literal", "render_item"]
+__all__ = ["OP_IMPORT", "OP_PREFIX", "python_literal", "render_item"]
+
+#: How revisions name :mod:`alembic_ext.op`, and the import that gives them that name.
+OP_PREFIX = "mxop."
+OP_IMPORT = "from alembic_ext import op as mxop"
 
 _WIDTH = 96  # 100 columns, minus the 4 of the function body the template puts us in
 
@@ -94,7 +106,10 @@ def python_literal(value: Any, *, indent: int = 0, prefix: int = 0) -> str:
 
 
 def _prefix(autogen_context: AutogenContext) -> str:
-    return str(autogen_context.opts.get("alembic_module_prefix") or "op.")
+    """``mxop.``, with the import of :mod:`alembic_ext.op` added to the revision."""
+    if autogen_context.imports is not None:
+        autogen_context.imports.add(OP_IMPORT)
+    return OP_PREFIX
 
 
 @renderers.dispatch_for(RecordGraphSnapshotOp)
@@ -131,7 +146,7 @@ def _argument(value: Any, *, indent: int, prefix: int) -> str:
 
 
 def _call(autogen_context: AutogenContext, name: str, *args: Any, **kwargs: Any) -> str:
-    """``op.name(args, key=value)``: on one line if it fits, else one argument per line, with a
+    """``mxop.name(args, key=value)``: on one line if it fits, else one argument per line, with a
     trailing comma (a layout ``ruff format`` keeps)."""
     head = f"{_prefix(autogen_context)}{name}("
     flat = [_argument(a, indent=0, prefix=0) for a in args]
@@ -248,7 +263,9 @@ def _render_commented_out(autogen_context: AutogenContext, op: CommentedOutOp) -
 
 def _import_for(module: str) -> str:
     if module == "sqlmodel" or module.startswith("sqlmodel."):
-        return "import sqlmodel"  # its package imports sqlmodel.sql.sqltypes, by convention
+        # Alembic writes sqlmodel.sql.sqltypes.AutoString(); importing the package would do at
+        # run time, but a type checker only knows the submodule once it is imported.
+        return "import sqlmodel.sql.sqltypes"
     return f"import {module}"
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextvars import ContextVar, Token
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from metaxy_orm.exceptions import (
     CycleError,
@@ -32,6 +32,7 @@ from metaxy_orm.versioning import (
 
 if TYPE_CHECKING:
     from metaxy_orm.feature import Feature
+    from metaxy_orm.snapshots.model import GraphSnapshot
 
 __all__ = ["FeatureGraph"]
 
@@ -262,11 +263,17 @@ class FeatureGraph:
         """The version of the whole graph at the graph's truncation length."""
         return self.versions().snapshot_version()
 
-    def snapshot(self, *, hash_truncation_length: int | None = None) -> dict[str, Any]:
-        """Every feature's key, versions and spec: what a graph snapshot records."""
+    def snapshot(self, *, hash_truncation_length: int | None = None) -> GraphSnapshot:
+        """Every feature's key, versions and spec: what a graph snapshot records.
+
+        The model of :mod:`metaxy_orm.snapshots` (a JSON-ready ``GraphSnapshot``), so that it
+        can be recorded (``record_snapshot(conn, graph.snapshot())``), compared and diffed as
+        it is. Versions are computed at ``hash_truncation_length`` (default: the graph's).
+        """
         calc = self.versions(hash_truncation_length)
-        return {
+        snapshot: GraphSnapshot = {
             "snapshot_version": calc.snapshot_version(),
+            "hash_truncation_length": calc.truncation,
             "features": {
                 str(key): {
                     "feature_version": calc.feature_version(key),
@@ -276,6 +283,7 @@ class FeatureGraph:
                 for key in self.topological_order()
             },
         }
+        return snapshot
 
     def __repr__(self) -> str:
         return f"FeatureGraph({len(self)} features)"

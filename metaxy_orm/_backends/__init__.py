@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import sys
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -139,3 +140,5 @@ def _register_compile_rules() -> None:
 
 
 _register_compile_rules()
+if "alembic.ddl.impl" in sys.modules:  # Alembic is running: it needs our implementations now
+    load_alembic_implementations()

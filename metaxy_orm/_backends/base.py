@@ -7,6 +7,8 @@ latest-row query) and declare their capabilities as class attributes, so that co
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import uuid
 from collections.abc import Sequence
 from typing import Any, ClassVar
@@ -40,11 +42,26 @@ class Backend:
 
     @classmethod
     def load_alembic_implementation(cls) -> None:
-        """Import the Alembic ``DefaultImpl`` subclass this database needs, if Alembic lacks one."""
+        """Import the backend folder's ``alembic.py``, if it has one.
+
+        There a backend defines the Alembic ``DefaultImpl`` subclass its database needs when
+        Alembic ships none (Alembic registers it by dialect name when the class is defined),
+        or customises one: ``transactional_ddl``, a version table of its own
+        (``version_table_impl``), what autogenerate compares. Only the Alembic extension calls
+        this, when Alembic is there to import.
+        """
+        package = cls.__module__.rpartition(".")[0]
+        if package.startswith(f"{__package__}.") and importlib.util.find_spec(f"{package}.alembic"):
+            importlib.import_module(f"{package}.alembic")
 
     @classmethod
     def configure_migration(cls, connection: sa.Connection | None, options: dict[str, Any]) -> None:
-        """Adjust ``context.configure`` options (in place) for a migration on this database."""
+        """Adjust the ``context.configure`` options (in place) for a migration on this database.
+
+        ``connection`` is ``None`` for an offline (``--sql``) migration. An option the user set
+        explicitly must be kept (``options.setdefault``); e.g. ``render_as_batch`` where
+        ``ALTER TABLE`` is too limited, ``transactional_ddl`` where DDL cannot be rolled back.
+        """
 
     def attach(self, engine: sa.Engine) -> None:
         """Set up an engine the store will use (e.g. hooks on new connections)."""

@@ -248,7 +248,8 @@ class Code(str):
 
 
 def op_calls(path: Path, function: str) -> list[tuple[str, list[Any], dict[str, Any]]]:
-    """The ``op.<name>(...)`` calls a function of a revision runs (commented ones are not),
+    """The ``op.<name>(...)`` and ``mxop.<name>(...)`` calls a function of a revision runs
+    (commented ones are not),
     with their literal arguments (other arguments as :class:`Code`)."""
     tree = ast.parse(revision_text(path))
     (node,) = (n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == function)
@@ -259,7 +260,7 @@ def op_calls(path: Path, function: str) -> list[tuple[str, list[Any], dict[str, 
             isinstance(call, ast.Call)
             and isinstance(call.func, ast.Attribute)
             and isinstance(call.func.value, ast.Name)
-            and call.func.value.id == "op"
+            and call.func.value.id in ("op", "mxop")
         ):
             args = [_value(a) for a in call.args]
             kwargs = {str(k.arg): _value(k.value) for k in call.keywords}

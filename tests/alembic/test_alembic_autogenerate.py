@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -88,20 +91,20 @@ def test_autogenerate_example_graph(project: Project, define, backend: str) -> N
     assert "sa.Column('metaxy_provenance__audio', sa.String(), nullable=True)" in upgrade
     assert f"op.create_table('{SNAPSHOTS_TABLE}'," in upgrade
     # the snapshot comes after the DDL, with what changed in comments
-    assert upgrade.index("op.record_graph_snapshot(") > upgrade.index(f"'{SNAPSHOTS_TABLE}'")
+    assert upgrade.index("mxop.record_graph_snapshot(") > upgrade.index(f"'{SNAPSHOTS_TABLE}'")
     assert f"# graph snapshot (none recorded) -> {graph.snapshot_version}" in upgrade
     assert "# feature video added (version " in upgrade
     assert "# feature face_detection added (version " in upgrade
     assert recorded_snapshot_literal(path) == graph_snapshot(graph)
 
     downgrade = function_body(path, "downgrade")
-    assert downgrade.index(f'op.remove_graph_snapshot("{graph.snapshot_version}")') < (
+    assert downgrade.index(f'mxop.remove_graph_snapshot("{graph.snapshot_version}")') < (
         downgrade.index(f"op.drop_table('{SNAPSHOTS_TABLE}')")
     )
     for table in FEATURE_TABLES:
         assert f"op.drop_table('{table}')" in downgrade
 
-    assert "import sqlmodel\n" in text
+    assert "import sqlmodel.sql.sqltypes\n" in text
     assert "import sqlalchemy as sa\n" in text
     assert "from alembic import op\n" in text
     assert_ruff_clean(path)
@@ -198,10 +201,8 @@ def test_code_version_change_records_a_new_snapshot(project: Project, define) ->
     assert "field audio" not in upgrade  # crop.audio did not move
     assert recorded_snapshot_literal(path) == graph_snapshot(new)
     downgrade = function_body(path, "downgrade")
-    assert [line.strip() for line in downgrade.splitlines() if line.strip().startswith("op.")] == [
-        f'op.remove_graph_snapshot("{new.snapshot_version}")'
-    ]
-    assert f'op.remove_graph_snapshot("{new.snapshot_version}")' in function_body(path, "downgrade")
+    calls = [line.strip() for line in downgrade.splitlines() if re.match(r"\s*(mx)?op\.", line)]
+    assert calls == [f'mxop.remove_graph_snapshot("{new.snapshot_version}")']
     assert "import sqlalchemy" not in revision_text(path)
     assert_ruff_clean(path)
 
@@ -300,3 +301,91 @@ def test_adding_a_field_and_a_column_to_an_existing_feature(
     project.upgrade()
     assert project.database() == after
     project.check()
+
+
+RENDERED = '''"""data operations, as autogenerate renders them"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+
+from alembic_ext import op as mxop
+
+revision: str = "a003"
+down_revision: str | Sequence[str] | None = "a002"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    {upgrade}
+
+
+def downgrade() -> None:
+    {downgrade}
+'''
+
+
+@pytest.mark.duckdb
+def test_revisions_type_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, define) -> None:
+    """``mypy --strict`` passes on generated revisions that use every operation (through
+    ``mxop``, which is typed), and on the repository's example revision."""
+    from alembic.autogenerate import render_python_code
+    from alembic.operations import ops
+
+    import alembic_ext.render  # noqa: F401 - registers the renderers (autogenerate imports it)
+    from alembic_ext import BackfillFeatureOp, CleanupFeatureOp
+
+    project = make_project(
+        tmp_path, f"duckdb:///{tmp_path / 'typed.duckdb'}", "duckdb", monkeypatch
+    )
+    define()
+    first = project.revision("example feature graph", rev_id="a001")
+    project.upgrade()
+    define({"crop.frames": "2"})
+    project.x("reconcile=crop")  # crop reconciled, face_detection proposed
+    second = project.revision("crop frames 2", rev_id="a002")
+    assert "    mxop.reconcile_features(" in revision_text(second)
+    assert "    # mxop.reconcile_features(" in revision_text(second)
+
+    data_ops = ops.UpgradeOps(
+        ops=[
+            BackfillFeatureOp("crop", "legacy_crop", materialization_id=None),
+            BackfillFeatureOp("stt", sa.text("SELECT 1 AS sample_uid"), materialization_id=None),
+            CleanupFeatureOp("crop", keep_last=2),
+        ]
+    )
+    third = project.migrations / "versions" / "a003_data_ops.py"
+    third.write_text(
+        RENDERED.format(
+            upgrade=render_python_code(data_ops),
+            downgrade=render_python_code(data_ops.reverse()),
+        ),
+        encoding="utf-8",
+    )
+    for path in (first, second, third):
+        assert_ruff_clean(path)
+
+    example = REPO / "migrations" / "versions" / "0001_example_feature_graph.py"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--config-file",
+            str(REPO / "pyproject.toml"),
+            "--cache-dir",
+            str(REPO / ".mypy_cache"),
+            str(first),
+            str(second),
+            str(third),
+            str(example),
+        ],
+        cwd=REPO,
+        env={**os.environ, "MYPYPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Success: no issues found in 4 source files" in result.stdout

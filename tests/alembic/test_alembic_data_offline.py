@@ -55,9 +55,7 @@ def test_reconcile_in_an_offline_script(
     """PostgreSQL and DuckDB hash in SQL: the script does what the online upgrade does. SQLite
     hashes with a Python function registered on each connection: no script."""
     if backend == "sqlite":
-        with pytest.raises(
-            CommandError, match="reconcile_features crop needs a live connection on SQLite"
-        ):
+        with pytest.raises(CommandError, match="reconcile crop needs a live connection on sqlite"):
             project.offline("0001:0002")
         return
     script = project.offline("0001:0002")
@@ -157,21 +155,21 @@ def test_data_operations_render_as_calls() -> None:
     cleanup = CleanupFeatureOp("crop", keep_last=3)
     reconcile = ReconcileFeaturesOp(["crop", "face_detection"], materialization_id="r1")
     text = render(backfill, query, cleanup, reconcile)
-    assert 'op.backfill_feature("crop", "legacy_crop", materialization_id=revision)' in text
+    assert 'mxop.backfill_feature("crop", "legacy_crop", materialization_id=revision)' in text
     assert (
-        'op.backfill_feature("crop", sa.text("SELECT * FROM old"), materialization_id="bf1")'
+        'mxop.backfill_feature("crop", sa.text("SELECT * FROM old"), materialization_id="bf1")'
         in text
     )
-    assert 'op.cleanup_feature("crop", keep_last=3)' in text
-    assert 'op.reconcile_features(["crop", "face_detection"], materialization_id="r1")' in text
+    assert 'mxop.cleanup_feature("crop", keep_last=3)' in text
+    assert 'mxop.reconcile_features(["crop", "face_detection"], materialization_id="r1")' in text
 
     down = render_python_code(ops.UpgradeOps(ops=[backfill, query, cleanup, reconcile]).reverse())
     lines = [line.strip() for line in down.splitlines()]
     assert lines.index(
-        'op.delete_materialization(["crop", "face_detection"], materialization_id="r1")'
-    ) < lines.index('op.cannot_undo_cleanup("crop", keep_last=3)')
-    assert 'op.delete_materialization("crop", materialization_id="bf1")' in lines
-    assert 'op.delete_materialization("crop", materialization_id=revision)' in lines
+        'mxop.delete_materialization(["crop", "face_detection"], materialization_id="r1")'
+    ) < lines.index('mxop.cannot_undo_cleanup("crop", keep_last=3)')
+    assert 'mxop.delete_materialization("crop", materialization_id="bf1")' in lines
+    assert 'mxop.delete_materialization("crop", materialization_id=revision)' in lines
     assert (
         "# The rows the cleanup deleted cannot be restored: this stops a downgrade. Pass" in lines
     )

@@ -80,7 +80,7 @@ def test_without_reconcile_a_code_version_bump_leaves_every_sample_stale(
     crop_v2 = v2.feature_version("crop")
     faces_v2 = v2.feature_version("face_detection")
     assert (
-        "    # op.reconcile_features(\n"
+        "    # mxop.reconcile_features(\n"
         f'    #     {{"crop": "{crop_v2}", "face_detection": "{faces_v2}"}},\n'
         "    #     materialization_id=revision,\n"
         "    # )\n" in upgrade
@@ -96,7 +96,7 @@ def test_without_reconcile_a_code_version_bump_leaves_every_sample_stale(
     )
     downgrade = function_body(path, "downgrade")
     assert (
-        '    # op.delete_materialization(["crop", "face_detection"], materialization_id=revision)'
+        '    # mxop.delete_materialization(["crop", "face_detection"], materialization_id=revision)'
         in downgrade
     )
     assert op_calls(path, "downgrade") == [("remove_graph_snapshot", [v2.snapshot_version], {})]
@@ -131,7 +131,7 @@ def test_reconcile_moves_rows_onto_the_new_versions(
         ),
         ("remove_graph_snapshot", [v2.snapshot_version], {}),
     ]
-    assert "# op." not in revision_text(path)  # nothing left to propose
+    assert "# mxop." not in revision_text(path)  # nothing left to propose
     assert_ruff_clean(project)
 
     caplog.set_level(logging.INFO, logger=PROGRESS)
@@ -206,7 +206,7 @@ def test_reconcile_only_what_is_named(project: Project, v1: mx.FeatureGraph, def
     ]
     faces_v2 = v2.feature_version("face_detection")
     assert (
-        f'    # op.reconcile_features({{"face_detection": "{faces_v2}"}}, '
+        f'    # mxop.reconcile_features({{"face_detection": "{faces_v2}"}}, '
         "materialization_id=revision)\n" in upgrade
     )
     assert (
@@ -526,7 +526,7 @@ def test_the_walkthrough_shows_what_autogenerate_writes(
     )
     assert block(text, "    # Reconcile instead of recomputing?", "    # )") in docs
     assert (
-        block(text, "    # Uncomment together with", '    op.remove_graph_snapshot("770cac49")')
+        block(text, "    # Uncomment together with", '    mxop.remove_graph_snapshot("770cac49")')
         in docs
     )
 
@@ -536,10 +536,8 @@ def test_the_walkthrough_shows_what_autogenerate_writes(
     ruff_format(reconciled)
     text = revision_text(reconciled)
     assert block(text, "    # Reconciled without recomputation", "    )") in docs
-    assert (
-        block(text, "    op.delete_materialization(", '    op.remove_graph_snapshot("770cac49")')
-        in docs
-    )
+    last = '    mxop.remove_graph_snapshot("770cac49")'
+    assert block(text, "    mxop.delete_materialization(", last) in docs
 
 
 FEATURES_WITH_A_KNOB = """

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import copy
-from datetime import datetime
+import json
+import re
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -20,8 +22,11 @@ from metaxy_orm.snapshots import (
     diff_snapshots,
     graph_snapshot,
     latest_snapshot,
+    load_snapshot,
+    parse_snapshot,
     record_snapshot,
     remove_snapshot,
+    snapshot_history,
     snapshots_equal,
     snapshots_table,
 )
@@ -45,10 +50,13 @@ def recordings(connection: sa.Connection) -> list[tuple[int, str]]:
 # -- pure: snapshots and their differences ----------------------------------------------------
 
 
-def test_graph_snapshot_is_the_graph_snapshot_plus_its_truncation(graph: mx.FeatureGraph) -> None:
+def test_graph_snapshot_is_the_graph_snapshot(graph: mx.FeatureGraph) -> None:
+    """``FeatureGraph.snapshot()`` returns the snapshot model itself, truncation included."""
     define_video_pipeline()
     snapshot = graph_snapshot(graph)
-    assert snapshot == {**graph.snapshot(), "hash_truncation_length": 8}
+    assert snapshot == graph.snapshot()
+    assert snapshot["hash_truncation_length"] == 8
+    assert parse_snapshot(json.loads(json.dumps(snapshot))) == snapshot  # JSON-ready
     assert snapshot["snapshot_version"] == graph.snapshot_version
     longer = graph_snapshot(graph, hash_truncation_length=16)
     assert longer["hash_truncation_length"] == 16
@@ -171,6 +179,58 @@ def test_record_a_graph(engine: sa.Engine, graph: mx.FeatureGraph) -> None:
         latest = latest_snapshot(connection)
         assert latest is not None
         assert latest["hash_truncation_length"] == 12
+
+
+def test_the_snapshot_of_a_graph_round_trips(engine: sa.Engine, graph: mx.FeatureGraph) -> None:
+    """``record_snapshot(conn, graph.snapshot())`` records it (the defect: it used to fail with a
+    message blaming the caller), and what the table gives back is the same snapshot."""
+    define_video_pipeline()
+    snapshot = graph.snapshot()
+    longer = graph.snapshot(hash_truncation_length=16)
+    started = datetime.now(UTC)
+    with engine.begin() as connection:
+        create_snapshots_table(connection)
+        assert record_snapshot(connection, snapshot) is True
+        assert record_snapshot(connection, graph) is False  # the same snapshot
+        assert latest_snapshot(connection) == snapshot
+        assert record_snapshot(connection, longer) is True
+        assert record_snapshot(connection, snapshot) is True  # back to the first one
+        assert load_snapshot(connection, 1) == snapshot
+        assert load_snapshot(connection, 2) == longer
+        assert load_snapshot(connection, longer["snapshot_version"]) == longer
+        assert load_snapshot(connection, snapshot["snapshot_version"]) == snapshot
+        history = snapshot_history(connection)
+    finished = datetime.now(UTC)
+    version, longer_version = snapshot["snapshot_version"], longer["snapshot_version"]
+    assert [(r.number, r.snapshot_version, r.feature_count) for r in history] == [
+        (1, version, 4),
+        (2, longer_version, 4),
+        (3, version, 4),
+    ]
+    times = [r.recorded_at for r in history]
+    assert all(t.utcoffset() is not None for t in times)
+    assert started <= times[0] <= times[1] <= times[2] <= finished
+
+
+def test_loading_what_was_never_recorded(engine: sa.Engine) -> None:
+    snapshot = pipeline_snapshot()
+    with engine.begin() as connection:
+        assert snapshot_history(connection) == []  # no table
+        with pytest.raises(
+            SnapshotError, match=r"recording 1 was never recorded \(recordings: none"
+        ):
+            load_snapshot(connection, 1)
+        create_snapshots_table(connection)
+        record_snapshot(connection, snapshot)
+        listed = f"recordings: 1 ({snapshot['snapshot_version']})"
+        with pytest.raises(
+            SnapshotError, match=re.escape(f"recording 2 was never recorded ({listed}")
+        ):
+            load_snapshot(connection, 2)
+        with pytest.raises(SnapshotError, match="snapshot version 'nope' was never recorded"):
+            load_snapshot(connection, "nope")
+        with pytest.raises(SnapshotError, match="a recording number"):
+            load_snapshot(connection, True)
 
 
 def test_a_graph_that_goes_back_to_an_earlier_state(engine: sa.Engine) -> None:

@@ -38,6 +38,12 @@ class SQLiteBackend(Backend):
         "(`alembic upgrade`)"
     )
 
+    @classmethod
+    def configure_migration(cls, connection: sa.Connection | None, options: dict[str, Any]) -> None:
+        from metaxy_orm._backends.sqlite.alembic import configure_migration
+
+        configure_migration(connection, options)
+
     def attach(self, engine: sa.Engine) -> None:
         # New connections get the functions as they open, so that the selects of a lazy
         # increment also run on connections the store never touched.

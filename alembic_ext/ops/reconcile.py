@@ -1,4 +1,4 @@
-"""Reconcile features onto their current versions without recomputing: ``op.reconcile_features``.
+"""Reconcile features onto their current versions without recomputing: ``reconcile_features``.
 
 After a change that moves feature versions but not outputs (a refactor, a fix that leaves
 results as they were, a code-version bump made for bookkeeping), every stored row is stale and
@@ -7,12 +7,12 @@ and carries the recomputed provenance, the current feature and snapshot versions
 revision id as ``metaxy_materialization_id``: :meth:`MetadataStore.reconcile
 <metaxy_orm.store.MetadataStore.reconcile>`, one ``INSERT ... SELECT`` per feature, upstream
 features first (a downstream feature's provenance is computed from its parents' reconciled rows).
-Running it again writes nothing. Its reverse, ``op.delete_materialization``, deletes those rows,
+Running it again writes nothing. Its reverse, ``delete_materialization``, deletes those rows,
 and the rows that were latest before are latest again.
 
 In a revision::
 
-    op.reconcile_features(
+    mxop.reconcile_features(
         {"crop": "e8239864", "face_detection": "9512b1cf"},
         materialization_id=revision,
     )
@@ -27,36 +27,32 @@ revision may reconcile them, or your pipeline recomputes them.
 Autogenerate proposes this operation whenever feature versions change, but writes it *active*
 only for the features you name (``alembic -x reconcile=crop,face_detection revision
 --autogenerate``, or ``alembic_ext.configure(..., reconcile=[...])``); for the others it is
-written commented out,
-with an explanation (:mod:`alembic_ext.compare`). Reconciling a change that did alter outputs
-would leave wrong data marked as up to date, so it is never done unasked.
+written commented out, with an explanation (:mod:`alembic_ext.compare`). Reconciling a change
+that did alter outputs would leave wrong data marked as up to date, so it is never done unasked.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from alembic.operations import MigrateOperation, Operations
+from alembic.operations import Operations
 from alembic.util import CommandError
 
-from alembic_ext.data_ops import (
-    DeleteMaterializationOp,
-    checked_materialization_id,
-    emit_offline,
-    feature_keys,
-    features_in_order,
-    is_offline,
-    log,
-    offline_created_at,
-    offline_plan,
-    run_step,
-    store_for,
-)
+from alembic_ext.ops.base import DataRun, FeatureDataOp, feature_keys, offline_created_at
+from alembic_ext.ops.materialization import DeleteMaterializationOp
+from alembic_ext.options import log
 
-__all__ = ["ReconcileFeaturesOp"]
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
+    from metaxy_orm._sql.statements import FeatureStatements
+    from metaxy_orm.feature import Feature
+    from metaxy_orm.store import MetadataStore
+
+__all__ = ["Features", "ReconcileFeaturesOp"]
+
+#: What ``reconcile_features`` takes: keys with the versions to reconcile onto, or keys alone.
 Features = str | Sequence[str] | Mapping[str, str | None]
 
 
@@ -69,8 +65,7 @@ def _targets(features: Features) -> dict[str, str | None]:
     return dict.fromkeys(feature_keys(features))
 
 
-@Operations.register_operation("reconcile_features")
-class ReconcileFeaturesOp(MigrateOperation):
+class ReconcileFeaturesOp(FeatureDataOp):
     """Move features' latest rows onto their current versions without recomputation.
 
     ``features`` maps each key to the feature version the revision reconciles it onto (``None``
@@ -78,6 +73,10 @@ class ReconcileFeaturesOp(MigrateOperation):
     id when autogenerate writes the operation (``materialization_id=revision``). ``note`` is a
     comment autogenerate writes above the call.
     """
+
+    name: ClassVar[str] = "reconcile_features"
+    hashes: ClassVar[bool] = True
+    tags_rows: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -103,7 +102,7 @@ class ReconcileFeaturesOp(MigrateOperation):
         ``features``: ``{"crop": "<feature version>", ...}`` as autogenerate writes it (a
         feature whose code defines another version is skipped with a warning), or a list of
         keys. Rows are tagged with ``materialization_id`` (``revision`` in a revision file),
-        which ``op.delete_materialization`` uses to undo this. Features are reconciled upstream
+        which ``delete_materialization`` uses to undo this. Features are reconciled upstream
         first. Returns the number of rows written; a second run writes nothing.
         """
         return int(operations.invoke(cls(features, materialization_id=materialization_id)))
@@ -116,8 +115,51 @@ class ReconcileFeaturesOp(MigrateOperation):
     def to_diff_tuple(self) -> tuple[Any, ...]:
         return ("reconcile_features", tuple(self.features), self.materialization_id)
 
+    # -- how it runs ------------------------------------------------------------------------
 
-def _code_version(feature: Any, expected: str) -> str:
+    def keys(self) -> list[str]:
+        return list(self.features)
+
+    def label(self, feature: str) -> str:
+        return f"reconcile {feature}"
+
+    def selected(self, run: DataRun, features: list[type[Feature]]) -> list[type[Feature]]:
+        """Skip, with a warning, a feature whose code moved on since the revision was written."""
+        kept = []
+        for feature in features:
+            key = str(feature.feature_key())
+            expected = self.features[key]
+            current = None if expected is None else _code_version(feature, expected)
+            if expected is not None and current != expected:
+                log.warning(
+                    "%s: not reconciling '%s': this revision reconciles it onto version %s, but "
+                    "the code defines version %s (the feature changed again after this revision "
+                    "was written). Its rows stay stale: recompute them, or reconcile them in a "
+                    "later revision.",
+                    self.name,
+                    key,
+                    expected,
+                    current,
+                )
+                continue
+            kept.append(feature)
+        return kept
+
+    def online(self, run: DataRun, store: MetadataStore, feature: type[Feature]) -> int:
+        return store.reconcile(feature, materialization_id=run.tag)
+
+    def offline(self, run: DataRun, plan: FeatureStatements) -> sa.Insert:
+        from metaxy_orm._sql.data_ops import reconcile_statement
+
+        return reconcile_statement(
+            plan,
+            snapshot_version=plan.snapshot_version,
+            materialization_id=run.tag,
+            created_at=offline_created_at(plan),
+        )
+
+
+def _code_version(feature: type[Feature], expected: str) -> str:
     """The code's version of a feature, at the truncation ``expected`` was written at."""
     try:
         return str(feature.feature_version(hash_truncation_length=len(expected)))
@@ -126,58 +168,3 @@ def _code_version(feature: Any, expected: str) -> str:
             f"reconcile_features: {expected!r} is not a feature version (feature "
             f"'{feature.feature_key()}'); write the version autogenerate recorded, or None"
         ) from None
-
-
-@Operations.implementation_for(ReconcileFeaturesOp)
-def reconcile_features(operations: Operations, operation: ReconcileFeaturesOp) -> int:
-    from metaxy_orm._sql.data_ops import reconcile_statement
-
-    what = "reconcile_features"
-    materialization_id = checked_materialization_id(operation.materialization_id, what)
-    features = []
-    for feature in features_in_order(operations, operation.features, what=what):
-        key = str(feature.feature_key())
-        expected = operation.features[key]
-        current = None if expected is None else _code_version(feature, expected)
-        if expected is not None and current != expected:
-            log.warning(
-                "%s: not reconciling '%s': this revision reconciles it onto version %s, but the "
-                "code defines version %s (the feature changed again after this revision was "
-                "written). Its rows stay stale: recompute them, or reconcile them in a later "
-                "revision.",
-                what,
-                key,
-                expected,
-                current,
-            )
-            continue
-        features.append(feature)
-
-    if is_offline(operations):
-        for feature in features:
-            plan = offline_plan(operations, feature)
-            statement = reconcile_statement(
-                plan,
-                snapshot_version=plan.snapshot_version,
-                materialization_id=materialization_id,
-                created_at=offline_created_at(plan),
-            )
-            emit_offline(
-                operations,
-                statement,
-                what=f"{what} {feature.feature_key()}",
-                hashes=True,
-            )
-        return 0
-
-    store = store_for(operations)
-    total = 0
-    for step, feature in enumerate(features, 1):
-        total += run_step(
-            f"reconcile {feature.feature_key()}",
-            step,
-            len(features),
-            partial(store.reconcile, feature, materialization_id=materialization_id),
-            done="written",
-        )
-    return total

@@ -1,10 +1,10 @@
-"""Per-dialect implementations that Alembic needs and does not ship: DuckDB.
+"""DuckDB's Alembic implementation, which Alembic does not ship.
 
 Alembic looks up a :class:`~alembic.ddl.impl.DefaultImpl` subclass by dialect name for every
 migration context, and fails with ``KeyError: 'duckdb'`` when there is none. Defining the class
-registers it (Alembic's ``ImplMeta`` does that), so importing this module is the registration;
-:func:`alembic_ext.plugin.setup` imports it. An ``env.py`` that defines its own DuckDB
-implementation afterwards simply replaces this one.
+registers it (Alembic's ``ImplMeta`` does that), so importing this module is the registration:
+``Backend.load_alembic_implementation`` does it (the Alembic extension asks for it). An
+``env.py`` that defines its own DuckDB implementation afterwards simply replaces this one.
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ class DuckDBImpl(DefaultImpl):
       same transaction). An index *on* the dropped column still cannot be dropped in the same
       transaction as the column: put those two steps in separate revisions.
     - The "latest row" index of feature tables: metaxy-orm does not create it on DuckDB
-      (``metaxy_orm.feature.INDEXLESS_DIALECTS``: DuckDB's planner never uses it, and it slows
+      (``DuckDBBackend.uses_latest_index``: DuckDB's planner never uses it, and it slows
       bulk loads), but it is in the metadata, and Alembic knows nothing of the ``ddl_if`` that
       keeps ``create_all`` from creating it. So revisions keep their ``op.create_index`` (they
       stay the same on every backend), :meth:`create_index` skips it on DuckDB,

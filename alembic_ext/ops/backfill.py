@@ -1,4 +1,4 @@
-"""Backfill a feature from another table or a query: ``op.backfill_feature``.
+"""Backfill a feature from another table or a query: ``backfill_feature``.
 
 For rows computed outside metaxy-orm (a legacy table, an import, a one-off job): each sample of
 the source that the feature lacks, or holds stale, becomes a row with the source's columns and
@@ -7,16 +7,16 @@ the provenance computed in the database from the feature's parents (:meth:`Metad
 up to date are skipped, so running it again writes nothing; samples without parents are skipped
 too (their provenance cannot be computed). For a root feature the source must carry the
 ``metaxy_provenance__<field>`` columns. Rows are tagged with the revision id, and the reverse,
-``op.delete_materialization``, deletes them.
+``delete_materialization``, deletes them.
 
 Autogenerate never proposes a backfill: write it in a revision by hand::
 
     def upgrade() -> None:
-        op.backfill_feature("crop", "legacy_crop", materialization_id=revision)
+        mxop.backfill_feature("crop", "legacy_crop", materialization_id=revision)
 
 
     def downgrade() -> None:
-        op.delete_materialization("crop", materialization_id=revision)
+        mxop.delete_materialization("crop", materialization_id=revision)
 
 ``source`` is one of:
 
@@ -31,40 +31,39 @@ Autogenerate never proposes a backfill: write it in a revision by hand::
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import sqlalchemy as sa
-from alembic.operations import MigrateOperation, Operations
+from alembic.operations import Operations
 from alembic.util import CommandError
 
-from alembic_ext.data_ops import (
-    DeleteMaterializationOp,
-    checked_materialization_id,
-    emit_offline,
-    features_in_order,
-    is_offline,
-    offline_created_at,
-    offline_plan,
-    run_step,
-    store_for,
-)
+from alembic_ext.ops.base import DataRun, FeatureDataOp, offline_created_at
+from alembic_ext.ops.materialization import DeleteMaterializationOp
+
+if TYPE_CHECKING:
+    from metaxy_orm._sql.statements import FeatureStatements
+    from metaxy_orm.feature import Feature
+    from metaxy_orm.store import MetadataStore
 
 __all__ = ["BackfillFeatureOp", "BackfillSource"]
 
-#: What ``op.backfill_feature`` reads from.
+#: What ``backfill_feature`` reads from.
 BackfillSource = str | sa.TextClause | sa.TextualSelect | sa.FromClause | sa.Select[Any]
 _SOURCE_TYPES = (str, sa.TextClause, sa.TextualSelect, sa.FromClause, sa.Select)
 
 _PROBE = "__mx_probe"
 
 
-@Operations.register_operation("backfill_feature")
-class BackfillFeatureOp(MigrateOperation):
+class BackfillFeatureOp(FeatureDataOp):
     """Insert a feature's missing or stale samples from a table or query, provenance computed.
 
     ``materialization_id=None`` stands for the revision's own id when the operation is written
     into a revision file (``materialization_id=revision``).
     """
+
+    name: ClassVar[str] = "backfill_feature"
+    hashes: ClassVar[bool] = True
+    tags_rows: ClassVar[bool] = True
 
     def __init__(
         self, feature: str, source: BackfillSource, *, materialization_id: str | None
@@ -92,7 +91,7 @@ class BackfillFeatureOp(MigrateOperation):
         ``source``: a table or view name, ``sa.text("SELECT ...")``, or a SQLAlchemy table or
         select. Its id columns and the feature's own columns (by name) are copied; provenance
         is computed from the feature's parents. Rows are tagged with ``materialization_id``
-        (``revision`` in a revision file), which ``op.delete_materialization`` uses to undo
+        (``revision`` in a revision file), which ``delete_materialization`` uses to undo
         this. Returns the number of rows written; a second run writes nothing.
         """
         op = cls(feature, source, materialization_id=materialization_id)
@@ -105,6 +104,29 @@ class BackfillFeatureOp(MigrateOperation):
 
     def to_diff_tuple(self) -> tuple[Any, ...]:
         return ("backfill_feature", self.feature, self.materialization_id)
+
+    # -- how it runs ------------------------------------------------------------------------
+
+    def keys(self) -> list[str]:
+        return [self.feature]
+
+    def label(self, feature: str) -> str:
+        return f"backfill {feature}"
+
+    def online(self, run: DataRun, store: MetadataStore, feature: type[Feature]) -> int:
+        source = _resolved(run.operations, self.source, self.label(self.feature))
+        return store.backfill(feature, source, materialization_id=run.tag)
+
+    def offline(self, run: DataRun, plan: FeatureStatements) -> sa.Insert:
+        from metaxy_orm._sql.data_ops import backfill_statement
+
+        return backfill_statement(
+            plan,
+            _resolved(run.operations, self.source, self.label(self.feature)),
+            snapshot_version=plan.snapshot_version,
+            materialization_id=run.tag,
+            created_at=offline_created_at(plan),
+        )
 
 
 def _named_table(name: str) -> sa.TableClause:
@@ -128,9 +150,8 @@ def _with_columns(connection: sa.Connection, source: sa.TableClause | sa.TextCla
 
 def _resolved(operations: Operations, source: BackfillSource, what: str) -> Any:
     """The source as the store wants it: a table or select whose columns are known."""
-    offline = is_offline(operations)
     if isinstance(source, str | sa.TextClause):
-        if offline:
+        if operations.migration_context.as_sql:
             raise CommandError(
                 f"{what}: an offline script cannot read the columns of {source!r}: give them, "
                 "as sa.table('name', sa.column('sample_uid'), ...) or "
@@ -144,32 +165,3 @@ def _resolved(operations: Operations, source: BackfillSource, what: str) -> Any:
     if isinstance(source, sa.TextualSelect):
         return source.subquery("__mx_source")
     return source
-
-
-@Operations.implementation_for(BackfillFeatureOp)
-def backfill_feature(operations: Operations, operation: BackfillFeatureOp) -> int:
-    from metaxy_orm._sql.data_ops import backfill_statement
-
-    what = f"backfill {operation.feature}"
-    materialization_id = checked_materialization_id(operation.materialization_id, what)
-    (feature,) = features_in_order(operations, [operation.feature], what="backfill_feature")
-    source = _resolved(operations, operation.source, what)
-    if is_offline(operations):
-        plan = offline_plan(operations, feature)
-        statement = backfill_statement(
-            plan,
-            source,
-            snapshot_version=plan.snapshot_version,
-            materialization_id=materialization_id,
-            created_at=offline_created_at(plan),
-        )
-        emit_offline(operations, statement, what=what, hashes=True)
-        return 0
-    store = store_for(operations)
-    return run_step(
-        what,
-        1,
-        1,
-        lambda: store.backfill(feature, source, materialization_id=materialization_id),
-        done="written",
-    )

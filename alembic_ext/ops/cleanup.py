@@ -1,7 +1,7 @@
-"""Clean up a feature's history: ``op.cleanup_feature`` and its reverse, which cannot undo it.
+"""Clean up a feature's history: ``cleanup_feature`` and its reverse, which cannot undo it.
 
 Metadata is append-only: every recomputation, reconcile or backfill adds a row per sample and
-keeps the older ones. ``op.cleanup_feature("crop", keep_last=1)`` deletes every row that is not
+keeps the older ones. ``cleanup_feature("crop", keep_last=1)`` deletes every row that is not
 among the ``keep_last`` newest of its sample (:meth:`MetadataStore.cleanup
 <metaxy_orm.store.MetadataStore.cleanup>`, one ``DELETE``): ``keep_last=1`` keeps only the latest
 row per sample, ``keep_last=3`` keeps the three latest versions of each sample (history
@@ -16,31 +16,31 @@ with no row at all, without a word. If you accept that, pass ``downgrade_anyway=
 downgrade then goes on, with a warning. Autogenerate never proposes a cleanup; write it by hand::
 
     def upgrade() -> None:
-        op.cleanup_feature("crop", keep_last=1)
+        mxop.cleanup_feature("crop", keep_last=1)
 
 
     def downgrade() -> None:
-        op.cannot_undo_cleanup("crop", keep_last=1)
+        mxop.cannot_undo_cleanup("crop", keep_last=1)
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from alembic.operations import MigrateOperation, Operations
 from alembic.util import CommandError
 
-from alembic_ext.data_ops import (
-    emit_offline,
-    features_in_order,
-    is_offline,
-    log,
-    offline_plan,
-    run_step,
-    store_for,
-)
+from alembic_ext.ops.base import DataRun, FeatureDataOp
+from alembic_ext.options import log
 
-__all__ = ["CannotUndoCleanupOp", "CleanupFeatureOp"]
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+
+    from metaxy_orm._sql.statements import FeatureStatements
+    from metaxy_orm.feature import Feature
+    from metaxy_orm.store import MetadataStore
+
+__all__ = ["CannotUndoCleanupOp", "CleanupFeatureOp", "cannot_undo_cleanup"]
 
 
 def _checked_keep_last(keep_last: object) -> int:
@@ -49,9 +49,11 @@ def _checked_keep_last(keep_last: object) -> int:
     return keep_last
 
 
-@Operations.register_operation("cleanup_feature")
-class CleanupFeatureOp(MigrateOperation):
+class CleanupFeatureOp(FeatureDataOp):
     """Delete a feature's rows that are not among the ``keep_last`` newest of their sample."""
+
+    name: ClassVar[str] = "cleanup_feature"
+    counts: ClassVar[str] = "deleted"
 
     def __init__(self, feature: str, *, keep_last: int = 1) -> None:
         self.feature = str(feature)
@@ -61,7 +63,7 @@ class CleanupFeatureOp(MigrateOperation):
     def cleanup_feature(cls, operations: Operations, feature: str, *, keep_last: int = 1) -> int:
         """Delete the rows of ``feature`` that are not among the ``keep_last`` newest per sample.
 
-        This cannot be undone (see ``op.cannot_undo_cleanup``). Returns the number of rows
+        This cannot be undone (see ``cannot_undo_cleanup``). Returns the number of rows
         deleted; a second run deletes nothing.
         """
         return int(operations.invoke(cls(feature, keep_last=keep_last)))
@@ -72,8 +74,23 @@ class CleanupFeatureOp(MigrateOperation):
     def to_diff_tuple(self) -> tuple[Any, ...]:
         return ("cleanup_feature", self.feature, self.keep_last)
 
+    # -- how it runs ------------------------------------------------------------------------
 
-@Operations.register_operation("cannot_undo_cleanup")
+    def keys(self) -> list[str]:
+        return [self.feature]
+
+    def label(self, feature: str) -> str:
+        return f"cleanup {feature} (keep_last={self.keep_last})"
+
+    def online(self, run: DataRun, store: MetadataStore, feature: type[Feature]) -> int:
+        return store.cleanup(feature, keep_last=self.keep_last)
+
+    def offline(self, run: DataRun, plan: FeatureStatements) -> sa.Delete:
+        from metaxy_orm._sql.data_ops import cleanup_statement
+
+        return cleanup_statement(plan, keep_last=self.keep_last)
+
+
 class CannotUndoCleanupOp(MigrateOperation):
     """The downgrade of a cleanup: an error, unless ``downgrade_anyway=True`` (then a warning)."""
 
@@ -91,7 +108,7 @@ class CannotUndoCleanupOp(MigrateOperation):
         keep_last: int = 1,
         downgrade_anyway: bool = False,
     ) -> None:
-        """Stop the downgrade: the rows ``op.cleanup_feature`` deleted cannot be restored.
+        """Stop the downgrade: the rows ``cleanup_feature`` deleted cannot be restored.
 
         With ``downgrade_anyway=True`` the downgrade goes on without them, with a warning.
         """
@@ -105,29 +122,8 @@ class CannotUndoCleanupOp(MigrateOperation):
         return ("cannot_undo_cleanup", self.feature, self.keep_last)
 
 
-@Operations.implementation_for(CleanupFeatureOp)
-def cleanup_feature(operations: Operations, operation: CleanupFeatureOp) -> int:
-    from metaxy_orm._sql.data_ops import cleanup_statement
-
-    what = f"cleanup {operation.feature} (keep_last={operation.keep_last})"
-    (feature,) = features_in_order(operations, [operation.feature], what="cleanup_feature")
-    if is_offline(operations):
-        plan = offline_plan(operations, feature)
-        statement = cleanup_statement(plan, keep_last=operation.keep_last)
-        emit_offline(operations, statement, what=what, hashes=False)
-        return 0
-    store = store_for(operations)
-    return run_step(
-        what,
-        1,
-        1,
-        lambda: store.cleanup(feature, keep_last=operation.keep_last),
-        done="deleted",
-    )
-
-
-@Operations.implementation_for(CannotUndoCleanupOp)
 def cannot_undo_cleanup(operations: Operations, operation: CannotUndoCleanupOp) -> None:
+    """The implementation of :class:`CannotUndoCleanupOp`: no statement, an error or a warning."""
     call = f"cleanup_feature({operation.feature!r}, keep_last={operation.keep_last})"
     if operation.downgrade_anyway:
         log.warning("%s is not undone: the rows it deleted are gone (downgrade_anyway=True)", call)
@@ -136,6 +132,6 @@ def cannot_undo_cleanup(operations: Operations, operation: CannotUndoCleanupOp) 
         f"cannot downgrade: {call} cannot be undone, the rows it deleted are gone. Downgrading "
         "past it would also leave samples without any row once an earlier reconcile or "
         "backfill is undone. To downgrade anyway, edit this revision's downgrade(): "
-        f"op.cannot_undo_cleanup({operation.feature!r}, keep_last={operation.keep_last}, "
+        f"mxop.cannot_undo_cleanup({operation.feature!r}, keep_last={operation.keep_last}, "
         "downgrade_anyway=True)"
     )

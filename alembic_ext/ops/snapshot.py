@@ -1,9 +1,8 @@
-"""Graph-snapshot operations: ``op.record_graph_snapshot`` and its reverse.
+"""Graph-snapshot operations: ``record_graph_snapshot`` and its reverse.
 
 As in Alembic, each operation is a class (constructor, user-facing classmethod, ``reverse()``,
-``to_diff_tuple()``), registered with ``Operations.register_operation``; its execution is the
-function registered with ``Operations.implementation_for`` below, and its rendering into a
-revision file lives in :mod:`alembic_ext.render`.
+``to_diff_tuple()``); its execution is a function of this module, and both are registered by
+:mod:`alembic_ext.ops`. Its rendering into a revision file lives in :mod:`alembic_ext.render`.
 
 The snapshot travels *in the revision file*, as a literal: upgrading records what the graph was
 when the revision was generated, not what the code says today, so old revisions keep meaning
@@ -24,10 +23,14 @@ from alembic.operations import MigrateOperation, Operations
 if TYPE_CHECKING:
     from metaxy_orm.snapshots import SnapshotDiff
 
-__all__ = ["RecordGraphSnapshotOp", "RemoveGraphSnapshotOp"]
+__all__ = [
+    "RecordGraphSnapshotOp",
+    "RemoveGraphSnapshotOp",
+    "record_graph_snapshot",
+    "remove_graph_snapshot",
+]
 
 
-@Operations.register_operation("record_graph_snapshot")
 class RecordGraphSnapshotOp(MigrateOperation):
     """Record a graph snapshot (a ``GraphSnapshot`` literal) unless it is already the latest."""
 
@@ -55,7 +58,6 @@ class RecordGraphSnapshotOp(MigrateOperation):
         return ("record_graph_snapshot", self.snapshot_version)
 
 
-@Operations.register_operation("remove_graph_snapshot")
 class RemoveGraphSnapshotOp(MigrateOperation):
     """Remove the most recent recording of a graph snapshot (the reverse of recording it)."""
 
@@ -82,7 +84,6 @@ class RemoveGraphSnapshotOp(MigrateOperation):
         return ("remove_graph_snapshot", self.snapshot_version)
 
 
-@Operations.implementation_for(RecordGraphSnapshotOp)
 def record_graph_snapshot(operations: Operations, operation: RecordGraphSnapshotOp) -> None:
     from metaxy_orm import snapshots
 
@@ -92,7 +93,6 @@ def record_graph_snapshot(operations: Operations, operation: RecordGraphSnapshot
         snapshots.record_snapshot(operations.get_bind(), operation.snapshot)
 
 
-@Operations.implementation_for(RemoveGraphSnapshotOp)
 def remove_graph_snapshot(operations: Operations, operation: RemoveGraphSnapshotOp) -> None:
     from metaxy_orm import snapshots
 
