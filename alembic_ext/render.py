@@ -78,7 +78,11 @@ def _flat(value: Any) -> str:
         return "{" + ", ".join(f"{_flat(k)}: {_flat(v)}" for k, v in value.items()) + "}"
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_flat(v) for v in value) + "]"
-    raise TypeError(f"cannot write {type(value).__name__} into a revision file: {value!r}")
+    from metaxy_orm.exceptions import MigrationArgumentError
+
+    raise MigrationArgumentError(
+        f"cannot write {type(value).__name__} into a revision file: {value!r}"
+    )
 
 
 def python_literal(value: Any, *, indent: int = 0, prefix: int = 0) -> str:
@@ -219,7 +223,9 @@ def _render_backfill_feature(autogen_context: AutogenContext, op: BackfillFeatur
         prefix = autogen_context.opts.get("sqlalchemy_module_prefix") or "sa."
         source = _Code(f"{prefix}text({_flat(op.source.text)})")
     else:
-        raise ValueError(
+        from metaxy_orm.exceptions import MigrationError
+
+        raise MigrationError(
             f"cannot write the backfill source of feature {op.feature!r} into a revision file "
             f"({type(op.source).__name__}); give a table name or sa.text(...) without bound "
             "parameters, or write the operation by hand"

@@ -89,3 +89,15 @@ class EmptyHashError(MetaxyError, ValueError):
 
 class InvalidSettingError(MetaxyError, ValueError):
     """A setting (hash truncation length, ...) is out of its allowed range."""
+
+
+class SnapshotArgumentError(SnapshotError, TypeError):
+    """A snapshot function was called with arguments that do not go together."""
+
+
+class MigrationError(MetaxyError, ValueError):
+    """A metaxy-orm Alembic operation was given something it cannot run, render or undo."""
+
+
+class MigrationArgumentError(MigrationError, TypeError):
+    """A metaxy-orm Alembic operation was given an argument of the wrong kind."""

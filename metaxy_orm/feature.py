@@ -10,7 +10,6 @@ half-registered feature nor a stray table in ``SQLModel.metadata``.
 
 from __future__ import annotations
 
-import hashlib
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import sqlalchemy as sa
@@ -18,6 +17,7 @@ from sqlmodel import Field, SQLModel
 from sqlmodel.main import SQLModelMetaclass
 
 from metaxy_orm._backends import capabilities_for, strictest_identifier_length
+from metaxy_orm._backends.identifiers import latest_index_name, shorten_identifier
 from metaxy_orm.columns import CREATED_AT, DATA_VERSION, RESERVED_PREFIX, system_columns
 from metaxy_orm.exceptions import FeatureSpecError
 from metaxy_orm.graph import FeatureGraph
@@ -34,19 +34,6 @@ __all__ = ["Feature", "FeatureMeta"]
 
 #: The strictest identifier limit of the supported backends: names that fit work everywhere.
 _MAX_IDENTIFIER = strictest_identifier_length()
-
-
-def _identifier(name: str) -> str:
-    """Shorten a generated constraint name to the identifier limit, keeping it unique."""
-    if len(name) <= _MAX_IDENTIFIER:
-        return name
-    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
-    return f"{name[: _MAX_IDENTIFIER - 9]}_{digest}"
-
-
-def latest_index_name(table_name: str) -> str:
-    """Name of the index that serves "latest row per sample" on a feature table."""
-    return _identifier(f"ix_{table_name}_metaxy_latest")
 
 
 def _index_serves_latest_rows(
@@ -123,7 +110,7 @@ def _inject_system_columns(spec: FeatureSpec, class_dict: dict[str, Any]) -> Non
 
 def _table_args(spec: FeatureSpec, table_name: str, user_args: Any) -> tuple[Any, ...]:
     primary_key = sa.PrimaryKeyConstraint(
-        *spec.id_columns, DATA_VERSION, CREATED_AT, name=_identifier(f"pk_{table_name}")
+        *spec.id_columns, DATA_VERSION, CREATED_AT, name=shorten_identifier(f"pk_{table_name}")
     )
     latest = sa.Index(latest_index_name(table_name), *spec.id_columns, CREATED_AT)
     latest.ddl_if(callable_=_index_serves_latest_rows)

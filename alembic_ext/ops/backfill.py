@@ -69,7 +69,9 @@ class BackfillFeatureOp(FeatureDataOp):
         self, feature: str, source: BackfillSource, *, materialization_id: str | None
     ) -> None:
         if not isinstance(source, _SOURCE_TYPES):
-            raise TypeError(
+            from metaxy_orm.exceptions import MigrationArgumentError
+
+            raise MigrationArgumentError(
                 "backfill_feature: source must be a table name, sa.text('SELECT ...') or a "
                 f"SQLAlchemy table or select, got {type(source).__name__}"
             )

@@ -61,7 +61,9 @@ def feature_keys(features: str | Iterable[str]) -> list[str]:
     """One key or several, as a list of distinct keys in the order given."""
     keys = [features] if isinstance(features, str) else [str(f) for f in features]
     if not keys:
-        raise ValueError("name at least one feature")
+        from metaxy_orm.exceptions import MigrationError
+
+        raise MigrationError("name at least one feature")
     return list(dict.fromkeys(keys))
 
 

@@ -45,7 +45,9 @@ __all__ = ["CannotUndoCleanupOp", "CleanupFeatureOp", "cannot_undo_cleanup"]
 
 def _checked_keep_last(keep_last: object) -> int:
     if isinstance(keep_last, bool) or not isinstance(keep_last, int) or keep_last < 1:
-        raise ValueError(f"keep_last must be a positive integer, got {keep_last!r}")
+        from metaxy_orm.exceptions import MigrationError
+
+        raise MigrationError(f"keep_last must be a positive integer, got {keep_last!r}")
     return keep_last
 
 

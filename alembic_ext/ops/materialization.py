@@ -65,7 +65,9 @@ class DeleteMaterializationOp(FeatureDataOp):
 
     def reverse(self) -> MigrateOperation:
         if self._reverse is None:
-            raise ValueError(
+            from metaxy_orm.exceptions import MigrationError
+
+            raise MigrationError(
                 "deleting a materialization is not reversible: the rows are gone, and this "
                 "operation does not know how they were computed"
             )

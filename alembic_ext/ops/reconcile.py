@@ -60,7 +60,9 @@ def _targets(features: Features) -> dict[str, str | None]:
     if isinstance(features, Mapping):
         targets = {str(k): (None if v is None else str(v)) for k, v in features.items()}
         if not targets:
-            raise ValueError("name at least one feature")
+            from metaxy_orm.exceptions import MigrationError
+
+            raise MigrationError("name at least one feature")
         return targets
     return dict.fromkeys(feature_keys(features))
 

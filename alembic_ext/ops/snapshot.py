@@ -74,7 +74,9 @@ class RemoveGraphSnapshotOp(MigrateOperation):
 
     def reverse(self) -> RecordGraphSnapshotOp:
         if self._reverse is None:
-            raise ValueError(
+            from metaxy_orm.exceptions import MigrationError
+
+            raise MigrationError(
                 f"removing graph snapshot {self.snapshot_version} is not reversible: the "
                 "snapshot's content is not known to this operation"
             )

@@ -237,7 +237,9 @@ def record_snapshot(
         data = snapshot.snapshot(hash_truncation_length=hash_truncation_length)
     else:
         if hash_truncation_length is not None:
-            raise TypeError(
+            from metaxy_orm.exceptions import SnapshotArgumentError
+
+            raise SnapshotArgumentError(
                 "hash_truncation_length applies to a graph, not to a snapshot: call "
                 "graph.snapshot(hash_truncation_length=...) and record that"
             )

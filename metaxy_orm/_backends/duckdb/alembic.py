@@ -90,7 +90,7 @@ class DuckDBImpl(DefaultImpl):
     def _is_skipped_index(self, index_name: str | None, table_name: str) -> bool:
         """Whether metaxy-orm leaves this index out on this dialect (the latest-row index)."""
         from metaxy_orm._backends import capabilities_for
-        from metaxy_orm.feature import latest_index_name
+        from metaxy_orm._backends.identifiers import latest_index_name
 
         skipped = not capabilities_for(self.dialect.name).uses_latest_index
         return skipped and index_name == latest_index_name(table_name)
