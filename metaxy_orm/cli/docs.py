@@ -25,6 +25,7 @@ import typer.main
 from typer.testing import CliRunner
 
 from metaxy_orm.cli.app import app
+from metaxy_orm.config import ENVIRONMENT
 from metaxy_orm.testing import isolated_graph
 
 __all__ = ["page", "reference"]
@@ -41,7 +42,11 @@ def current():
 def audio_bumped():
     define_video_pipeline({"video.audio": "2"})
 """
-_PLAIN = {"FORCE_COLOR": None, "TTY_COMPATIBLE": None, "METAXY_ORM_DATABASE_URL": None}
+_PLAIN: dict[str, str | None] = {
+    "FORCE_COLOR": None,
+    "TTY_COMPATIBLE": None,
+    **dict.fromkeys(ENVIRONMENT.values()),
+}
 _TIME = re.compile(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(\.\d+)?(\+00:00| UTC)?")
 
 INTRO = """\
@@ -76,7 +81,15 @@ database_url = "duckdb:///metaxy.duckdb"
 The folder of that `pyproject.toml` is put on `sys.path`, so the modules import from any
 subdirectory; a relative database path is relative to the working directory, as in
 SQLAlchemy. `mxo config` prints the resolved settings and where each one came from. The same
-configuration is available to Python code: `metaxy_orm.config.load_config()`.
+configuration is available to Python code, for example in Alembic's `env.py`:
+
+```python
+from metaxy_orm.config import load_config
+
+config = load_config()             # pyproject.toml, then METAXY_ORM_* variables
+config.import_modules()            # defines the features (tables and graph)
+url = config.require_database_url()
+```
 
 ## Output and exit codes
 

@@ -85,6 +85,15 @@ class Output:
             sys.stderr.flush()
 
     @contextmanager
+    def working(self, message: str) -> Iterator[None]:
+        """A spinner on stderr while one long step runs (only on a terminal)."""
+        if not self._err.is_terminal:
+            yield
+            return
+        with self._err.status(message):
+            yield
+
+    @contextmanager
     def progress(self, description: str, total: int) -> Iterator[Callable[[str], None]]:
         """A progress bar on stderr when it is a terminal; yields ``advance(label)``."""
         if not self._err.is_terminal or total < 2:

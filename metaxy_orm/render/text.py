@@ -40,8 +40,12 @@ def table_lines(
         for i, (text, _) in enumerate(row):
             widths[i] = max(widths[i], len(text))
 
+    last = len(headers) - 1
+
     def fit(i: int, text: str) -> str:
-        return text.rjust(widths[i]) if i in right else _pad(text, widths[i])
+        if i in right:
+            return text.rjust(widths[i])
+        return text if i == last else _pad(text, widths[i])
 
     lines: list[Line] = [
         tuple(

@@ -20,6 +20,7 @@ from typer.testing import CliRunner, Result
 import metaxy_orm as mx
 from example_app.pipeline import VideoPipeline, define_video_pipeline
 from metaxy_orm.cli import app
+from metaxy_orm.config import ENVIRONMENT
 from metaxy_orm.testing import isolated_graph
 
 FEATURES_MODULE = "mxo_test_features"
@@ -35,8 +36,15 @@ def audio_v2():
     define_video_pipeline({"video.audio": "2"})
 """
 
-#: No colours, no terminal: the output is the plain text of a pipe.
-PLAIN_ENV = {"FORCE_COLOR": None, "TTY_COMPATIBLE": None, "TTY_INTERACTIVE": None, "COLUMNS": "80"}
+#: No colours, no terminal (the output is the plain text of a pipe), no settings from the
+#: environment of whoever runs the tests.
+PLAIN_ENV: dict[str, str | None] = {
+    "FORCE_COLOR": None,
+    "TTY_COMPATIBLE": None,
+    "TTY_INTERACTIVE": None,
+    "COLUMNS": "80",
+    **dict.fromkeys(ENVIRONMENT.values()),
+}
 
 Mxo = Callable[..., Result]
 

@@ -126,3 +126,29 @@ def test_unimportable_module_says_where_it_was_listed(tmp_path: Path) -> None:
     path = write(tmp_path, '[tool.metaxy-orm]\nmodules = ["no_such_module_xyz"]\n')
     with pytest.raises(ConfigError, match=r"no_such_module_xyz.*pyproject.toml"):
         load_config(pyproject=path, environ={}).import_modules()
+
+
+def test_mxo_config_shows_values_and_origins(tmp_path: Path) -> None:
+    import json
+
+    from .conftest import invoke
+
+    path = write(tmp_path, '[tool.metaxy-orm]\nmodules = ["a"]\nhash_truncation_length = 9\n')
+    result = invoke(
+        ["--config", str(path), "--database-url", "postgresql://u:secret@h/db", "config", "--json"],
+        env={"METAXY_ORM_HASH_ALGORITHM": "sha256"},
+    )
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["database_url"] == "postgresql://u:***@h/db"  # never the password
+    assert document["origins"] == {
+        "modules": f"pyproject.toml ({path.resolve()})",
+        "database_url": "flag (--database-url)",
+        "hash_algorithm": "environment (METAXY_ORM_HASH_ALGORITHM)",
+        "hash_truncation_length": f"pyproject.toml ({path.resolve()})",
+    }
+    assert document["hash_algorithm"] == "sha256"
+    assert "secret" not in invoke(["--config", str(path), "config"]).stdout
+    bad = invoke(["--config", str(tmp_path / "missing.toml"), "config"])
+    assert bad.exit_code == 2
+    assert "does not exist" in bad.stderr

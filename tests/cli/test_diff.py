@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -150,3 +152,40 @@ def test_diff_exit_codes(mxo: Mxo) -> None:
     assert unknown.exit_code == 2
     assert "there is no recording 7" in unknown.stderr
     assert mxo("graph", "diff", "latest~5").exit_code == 2
+
+
+def test_added_and_removed_features_and_fields(
+    project_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    saved_v1(project_dir, monkeypatch)
+    full = json.loads((project_dir / "v1.json").read_text())
+    smaller = {**full, "features": {k: v for k, v in full["features"].items() if k != "stt"}}
+    crop = smaller["features"]["crop"]
+    smaller["features"]["crop"] = {
+        **crop,
+        "field_versions": {"audio": crop["field_versions"]["audio"]},
+        "spec": {**crop["spec"], "fields": crop["spec"]["fields"][:1]},
+    }
+    (project_dir / "smaller.json").write_text(json.dumps(smaller))
+    grown = json.loads(invoke(["graph", "diff", "smaller.json", "v1.json", "--json"]).stdout)
+    by_key = {f["feature"]: f for f in grown["features"]}
+    assert by_key["stt"]["status"] == "added"
+    assert by_key["crop"]["status"] == "changed"
+    assert [(f["field"], f["status"]) for f in by_key["crop"]["fields"]] == [
+        ("audio", "unchanged"),
+        ("frames", "added"),
+    ]
+    shrunk = invoke(["graph", "diff", "v1.json", "smaller.json"])
+    assert shrunk.exit_code == 0, shrunk.output
+    assert "removed     stt" in shrunk.stdout
+    assert "removed  frames" in shrunk.stdout
+    assert "removed features: stt" in shrunk.stdout
+    dot = shutil.which("dot")
+    assert dot is not None
+    for args in (["v1.json", "smaller.json"], ["smaller.json", "v1.json"]):
+        text = invoke(["graph", "diff", *args, "-f", "dot"]).stdout
+        svg = subprocess.run([dot, "-Tsvg"], input=text, capture_output=True, text=True)
+        assert svg.returncode == 0, svg.stderr
+        assert not svg.stderr
+    mermaid = invoke(["graph", "diff", "v1.json", "smaller.json", "-f", "mermaid"]).stdout
+    assert "class F_crop___frames,F_stt___transcription,F_stt removed" in mermaid

@@ -124,7 +124,7 @@ def check(ctx: typer.Context, json: JsonOption = False) -> None:
     passed: list[str] = []
     with proj.engine() as engine:
         try:
-            with engine.connect() as conn:
+            with out.working("inspecting the database"), engine.connect() as conn:
                 problems, passed = _inspect(proj, conn)
         except sa.exc.SQLAlchemyError as exc:
             orig = getattr(exc, "orig", None) or exc

@@ -45,7 +45,7 @@ def cleanup(
         doomed = cleanup_statement(stmts, keep_last=keep_last).whereclause
         assert doomed is not None
         count = sa.select(sa.func.count()).select_from(stmts.table)
-        with engine.connect() as conn:
+        with out.working(f"counting the rows of '{key}'"), engine.connect() as conn:
             total = int(conn.execute(count).scalar_one())
             to_delete = int(conn.execute(count.where(doomed)).scalar_one())
         document = {
@@ -67,6 +67,7 @@ def cleanup(
             out.data(document)
             out.message("nothing deleted", "warn")
             raise typer.Exit(ExitCode.FAILED)
-        document["deleted"] = store.cleanup(cls, keep_last=keep_last)
+        with out.working(f"deleting {to_delete} row(s) of '{key}'"):
+            document["deleted"] = store.cleanup(cls, keep_last=keep_last)
     out.data(document)
     out.text(f"deleted {document['deleted']} row(s) of '{key}'", "ok")
