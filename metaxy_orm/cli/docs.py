@@ -95,7 +95,8 @@ url = config.require_database_url()
 
 On a terminal the output is coloured (rich) and long work shows a progress bar on stderr;
 piped, it is plain text. `--json` on any command prints one JSON document on stdout, also for
-errors (`{"error": {"type", "message", "exit_code"}}`); messages go to stderr.
+errors found once the command line is parsed (`{"error": {"type", "message", "exit_code"}}`);
+messages go to stderr.
 
 | exit code | meaning |
 | --- | --- |
