@@ -1,0 +1,13 @@
+"""``mxo``, the metaxy-orm command line (``pip install 'metaxy-orm[cli]'``).
+
+Commands: ``list``, ``graph render|diff|push|history``, ``status``, ``lookup``, ``check``,
+``cleanup``, ``config``. See ``docs/cli.md`` (generated from this package by
+:mod:`metaxy_orm.cli.docs`).
+"""
+
+from metaxy_orm.cli.app import app as app
+
+
+def main() -> None:
+    """The console script entry point."""
+    app(prog_name="mxo")
