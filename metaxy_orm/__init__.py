@@ -1,6 +1,9 @@
 """metaxy-orm: sample-level data versioning for multi-modal pipelines, as SQLModel tables."""
 
 from metaxy_orm.exceptions import (
+    ConfigError as ConfigError,
+)
+from metaxy_orm.exceptions import (
     CycleError as CycleError,
 )
 from metaxy_orm.exceptions import (

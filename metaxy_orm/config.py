@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from metaxy_orm.exceptions import MetaxyError
+from metaxy_orm.exceptions import ConfigError
 from metaxy_orm.hashing import HashAlgorithm, parse_algorithm
 from metaxy_orm.versioning import DEFAULT_TRUNCATION, check_truncation
 
@@ -66,10 +66,6 @@ FLAGS: Final[dict[str, str]] = {
     "hash_algorithm": "--hash-algorithm",
     "hash_truncation_length": "--hash-truncation-length",
 }
-
-
-class ConfigError(MetaxyError, ValueError):
-    """A setting is missing or invalid; the message names the source to fix."""
 
 
 @dataclass(frozen=True)

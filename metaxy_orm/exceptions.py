@@ -101,3 +101,7 @@ class MigrationError(MetaxyError, ValueError):
 
 class MigrationArgumentError(MigrationError, TypeError):
     """A metaxy-orm Alembic operation was given an argument of the wrong kind."""
+
+
+class ConfigError(MetaxyError, ValueError):
+    """A setting is missing or invalid; the message names the source to fix."""

@@ -14,8 +14,9 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("metaxy_orm", "alembic_ext")
 
 #: Builtin exceptions that are part of a Python protocol, not an error of ours: a module's
-#: ``__getattr__`` must raise AttributeError, an abstract method NotImplementedError.
-PROTOCOL = {"AttributeError": "__getattr__", "NotImplementedError": None}
+#: ``__getattr__`` must raise AttributeError, an abstract method NotImplementedError, and a
+#: command line ends with SystemExit.
+PROTOCOL = {"AttributeError": "__getattr__", "NotImplementedError": None, "SystemExit": None}
 
 
 def builtin_raises(path: Path) -> list[str]:

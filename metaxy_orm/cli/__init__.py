@@ -2,7 +2,7 @@
 
 Commands: ``list``, ``graph render|diff|push|history``, ``status``, ``lookup``, ``check``,
 ``cleanup``, ``config``. See ``docs/cli.md`` (generated from this package by
-:mod:`metaxy_orm.cli.docs`).
+:mod:`example_app.cli_docs`).
 """
 
 from metaxy_orm.cli.app import app as app

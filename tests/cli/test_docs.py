@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from metaxy_orm.cli.docs import page
+from example_app.cli_docs import page
 
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "cli.md"
 
@@ -12,7 +12,7 @@ PAGE = Path(__file__).resolve().parents[2] / "docs" / "cli.md"
 def test_cli_page_is_up_to_date() -> None:
     expected = page()
     assert PAGE.read_text(encoding="utf-8") == expected, (
-        "docs/cli.md is out of date: run `python -m metaxy_orm.cli.docs --output docs/cli.md`"
+        "docs/cli.md is out of date: run `python -m example_app.cli_docs --output docs/cli.md`"
     )
     for command in ("list", "graph render", "graph diff", "graph push", "graph history"):
         assert f"### `mxo {command}`" in expected or f"#### `mxo {command}`" in expected
