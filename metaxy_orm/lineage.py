@@ -67,7 +67,9 @@ class LineageRelationship:
     type: LineageRelationshipType
     on: tuple[str, ...] | None
 
-    def __init__(self, type: LineageRelationshipType | str, on: Sequence[str] | None = None) -> None:
+    def __init__(
+        self, type: LineageRelationshipType | str, on: Sequence[str] | None = None
+    ) -> None:
         try:
             self.type = LineageRelationshipType(type)
         except ValueError:

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from sqlalchemy.sql.compiler import SQLCompiler
     from sqlalchemy.sql.elements import ColumnElement
 
-__all__ = ["OrderedStringAgg", "OrderKey", "aggregate_arguments"]
+__all__ = ["OrderKey", "OrderedStringAgg", "aggregate_arguments"]
 
 
 class OrderedStringAgg(FunctionElement[str]):
@@ -34,9 +34,7 @@ class OrderedStringAgg(FunctionElement[str]):
     name = "string_agg"
     inherit_cache = True
 
-    def __init__(
-        self, value: ColumnElement[Any], order_by: Sequence[ColumnElement[Any]]
-    ) -> None:
+    def __init__(self, value: ColumnElement[Any], order_by: Sequence[ColumnElement[Any]]) -> None:
         if not order_by:
             raise ValueError("OrderedStringAgg needs at least one order key")
         super().__init__(value, *order_by)
@@ -57,9 +55,7 @@ def aggregate_arguments(
 ) -> tuple[str, str, list[OrderKey]]:
     """The compiled value, the separator literal and the order keys, for dialect rules."""
     value, *keys = element.clauses.clauses
-    order = [
-        OrderKey(str(compiler.process(k, **kw)), isinstance(k.type, sa.String)) for k in keys
-    ]
+    order = [OrderKey(str(compiler.process(k, **kw)), isinstance(k.type, sa.String)) for k in keys]
     return str(compiler.process(value, **kw)), f"'{SEPARATOR}'", order
 
 

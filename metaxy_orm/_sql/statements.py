@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from metaxy_orm._sql.lineage import lineage_sql
 from metaxy_orm.columns import (
     FEATURE_VERSION,
     PROVENANCE,
     data_version_column,
     provenance_column,
 )
-from metaxy_orm._sql.lineage import lineage_sql
 from metaxy_orm.exceptions import FeatureSpecError
 from metaxy_orm.hashing import HashAlgorithm, sql_hash_parts
 from metaxy_orm.lineage import expected_key
