@@ -5,7 +5,7 @@ Every test that takes ``engine`` (``tests/conftest.py``) runs once per backend.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import polars as pl
@@ -23,9 +23,7 @@ AUDIO = "metaxy_provenance__audio"
 FRAMES = "metaxy_provenance__frames"
 
 
-def videos(
-    counts: Mapping[str, int], *, frames: Mapping[str, str] | None = None
-) -> pl.DataFrame:
+def videos(counts: Mapping[str, int], *, frames: Mapping[str, str] | None = None) -> pl.DataFrame:
     """Root samples of ``video``: checksums per field, a path and a frame count."""
     ids = list(counts)
     return pl.DataFrame(
@@ -70,12 +68,21 @@ def stored_rows(store: mx.MetadataStore, feature: type[mx.Feature]) -> list[Row]
 
 
 def reference_expected(
-    store: mx.MetadataStore, feature: type[mx.Feature], graph: Sequence[type[mx.Feature]]
+    store: mx.MetadataStore,
+    feature: type[mx.Feature],
+    graph: Sequence[type[mx.Feature]],
+    keep: Callable[[Row], bool] = lambda row: True,
 ) -> dict[Any, dict[str, str]]:
-    """What the hashlib reference expects for ``feature``, from what the store holds."""
+    """What the hashlib reference expects for ``feature``, from what the store holds.
+
+    ``keep`` selects the parent rows (the twin of a ``FeatureDep`` filter).
+    """
     ref = from_specs(f.feature_spec() for f in graph)
     lineage = lineage_of(feature)
-    parents = {d.feature: stored_rows(store, graph_feature(graph, d.feature)) for d in lineage.deps}
+    parents = {
+        d.feature: [r for r in stored_rows(store, graph_feature(graph, d.feature)) if keep(r)]
+        for d in lineage.deps
+    }
     return expected_provenance(
         ref, lineage, parents, store.hash_algorithm.value, store.hash_truncation_length
     )

@@ -148,8 +148,9 @@ def test_lineage_versions_equal_reference_system(
         if "children_per_parent" in step:
             counts = step["children_per_parent"]
             rows = rows.with_columns(
-                pl.int_ranges(0, pl.col("video_id").replace_strict(counts, return_dtype=pl.Int64))
-                .alias("frame_id")
+                pl.int_ranges(
+                    0, pl.col("video_id").replace_strict(counts, return_dtype=pl.Int64)
+                ).alias("frame_id")
             ).explode("frame_id")
         store.write(feature, rows)
         assert store.resolve_update(feature).is_empty()
