@@ -3,8 +3,8 @@
 ::
 
     video(video_id) --1:N--> frames(video_id, frame_id) --1:1--> frame_faces(video_id, frame_id)
-        |                                                             |
-        +--1:1--> video_report(video_id) <--N:1-----------------------+--N:1--> video_faces(video_id)
+        |                                                         |
+        +--1:1--> video_report(video_id) <--N:1-------------------+--N:1--> video_faces(video_id)
 
 ``frames`` expands each video into its frames: its expected rows are one per video and every
 frame of a video carries the video's provenance. ``video_faces`` aggregates the faces of every

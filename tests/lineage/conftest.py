@@ -12,10 +12,10 @@ import polars as pl
 import pytest
 import sqlalchemy as sa
 from sqlmodel import SQLModel
+from store.reference import from_specs
 
 import metaxy_orm as mx
 from example_app.lineage_pipeline import LineagePipeline, define_lineage_pipeline, expand_frames
-from store.reference import from_specs
 
 from .reference import LineageDep, LineageFeature, Row, expected_provenance
 

@@ -31,7 +31,8 @@ def test_new_is_one_row_per_parent_with_what_the_children_need(
     assert inc.new["path"].to_list() == ["/videos/v1.mp4", "/videos/v10.mp4", "/videos/v2.mp4"]
     expected = reference_expected(store, pipeline.frames, list(pipeline))
     assert provenance_by_key(inc.new, ["video_id"]) == expected
-    assert inc.stale.is_empty() and inc.orphaned.is_empty()
+    assert inc.stale.is_empty()
+    assert inc.orphaned.is_empty()
 
 
 def test_children_written_with_the_parent_provenance_round_trip(
@@ -61,7 +62,8 @@ def test_a_changed_parent_is_one_stale_row(
     changed = videos(COUNTS, frames={"v10": "re-encoded"})
     store.write(pipeline.video, store.resolve_update(pipeline.video, samples=changed).stale)
     inc = store.resolve_update(pipeline.frames)
-    assert inc.new.is_empty() and inc.orphaned.is_empty()
+    assert inc.new.is_empty()
+    assert inc.orphaned.is_empty()
     assert inc.stale["video_id"].to_list() == ["v10"]
     assert "frame_id" not in inc.stale.columns
     expected = reference_expected(store, pipeline.frames, list(pipeline))
@@ -72,7 +74,8 @@ def test_a_changed_parent_is_one_stale_row(
     # re-expanded into fewer frames: the parent is done, the frames it no longer has are orphans
     store.write(pipeline.frames, expand_frames(inc.stale, pl.lit(10)))
     inc = store.resolve_update(pipeline.frames)
-    assert inc.new.is_empty() and inc.stale.is_empty()
+    assert inc.new.is_empty()
+    assert inc.stale.is_empty()
     assert inc.orphaned.select("video_id", "frame_id").rows() == [("v10", 10), ("v10", 11)]
     assert set(inc.orphaned[PIXELS]) != {expected[("v10",)]["pixels"]}
 
@@ -85,7 +88,8 @@ def test_children_of_a_vanished_parent_are_orphaned(
     with engine.begin() as conn:
         conn.execute(sa.delete(table).where(table.c.video_id == "v1"))
     inc = store.resolve_update(pipeline.frames)
-    assert inc.new.is_empty() and inc.stale.is_empty()
+    assert inc.new.is_empty()
+    assert inc.stale.is_empty()
     assert inc.orphaned.select("video_id", "frame_id").rows() == [("v1", 0), ("v1", 1), ("v1", 2)]
 
 

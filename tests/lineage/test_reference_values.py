@@ -138,7 +138,8 @@ def test_lineage_versions_equal_reference_system(
         feature = graph_feature(features, step["feature"])
         key = lineage_of(feature).expected_key
         inc = store.resolve_update(feature)
-        assert inc.stale.is_empty() and inc.orphaned.is_empty()
+        assert inc.stale.is_empty()
+        assert inc.orphaned.is_empty()
         assert set(inc.new.columns) >= set(key)
         got = provenance_by_key(inc.new, key)
         want = {tuple(r[c] for c in key): r["provenance_by_field"] for r in step["expected"]}
