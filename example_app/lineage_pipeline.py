@@ -15,13 +15,14 @@ frame of a video; ``video_report`` mixes a 1:1 dependency on ``video`` with an N
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import NamedTuple
 
 import polars as pl
 
 import metaxy_orm as mx
 
-__all__ = ["LineagePipeline", "define_lineage_pipeline", "expand_frames"]
+__all__ = ["CODE_VERSIONS", "LineagePipeline", "define_lineage_pipeline", "expand_frames"]
 
 
 class LineagePipeline(NamedTuple):
@@ -32,8 +33,27 @@ class LineagePipeline(NamedTuple):
     video_report: type[mx.Feature]
 
 
-def define_lineage_pipeline() -> LineagePipeline:
-    """Define the five features in the active graph."""
+#: Every field of the pipeline, by ``"<feature>.<field>"``, with its default code version.
+CODE_VERSIONS = {
+    "video.audio": "1",
+    "video.frames": "1",
+    "frames.pixels": "1",
+    "frame_faces.faces": "1",
+    "video_faces.faces": "1",
+    "video_report.report": "3",
+}
+
+
+def define_lineage_pipeline(code_versions: Mapping[str, str] | None = None) -> LineagePipeline:
+    """Define the five features in the active graph.
+
+    ``code_versions`` overrides code versions by ``"<feature>.<field>"`` (see
+    :data:`CODE_VERSIONS`), e.g. ``{"frames.pixels": "2"}``.
+    """
+    unknown = set(code_versions or {}) - set(CODE_VERSIONS)
+    if unknown:
+        raise ValueError(f"unknown fields in code_versions: {sorted(unknown)}")
+    versions = {**CODE_VERSIONS, **(code_versions or {})}
 
     class Video(
         mx.Feature,
@@ -42,8 +62,8 @@ def define_lineage_pipeline() -> LineagePipeline:
             key="video",
             id_columns=["video_id"],
             fields=[
-                mx.FieldSpec(key="audio", code_version="1"),
-                mx.FieldSpec(key="frames", code_version="1"),
+                mx.FieldSpec(key="audio", code_version=versions["video.audio"]),
+                mx.FieldSpec(key="frames", code_version=versions["video.frames"]),
             ],
         ),
     ):
@@ -67,7 +87,7 @@ def define_lineage_pipeline() -> LineagePipeline:
             fields=[
                 mx.FieldSpec(
                     key="pixels",
-                    code_version="1",
+                    code_version=versions["frames.pixels"],
                     deps=[mx.FieldDep(feature=Video, fields=["frames"])],
                 )
             ],
@@ -84,7 +104,7 @@ def define_lineage_pipeline() -> LineagePipeline:
             key="frame_faces",
             id_columns=["video_id", "frame_id"],
             deps=[mx.FeatureDep(feature=Frames)],
-            fields=[mx.FieldSpec(key="faces", code_version="1")],
+            fields=[mx.FieldSpec(key="faces", code_version=versions["frame_faces.faces"])],
         ),
     ):
         video_id: str
@@ -103,7 +123,7 @@ def define_lineage_pipeline() -> LineagePipeline:
                     lineage=mx.LineageRelationship.aggregation(on=["video_id"]),
                 )
             ],
-            fields=[mx.FieldSpec(key="faces", code_version="1")],
+            fields=[mx.FieldSpec(key="faces", code_version=versions["video_faces.faces"])],
         ),
     ):
         video_id: str
@@ -119,7 +139,7 @@ def define_lineage_pipeline() -> LineagePipeline:
                 mx.FeatureDep(feature=Video),
                 mx.FeatureDep(feature=FrameFaces, lineage=mx.LineageRelationship.aggregation()),
             ],
-            fields=[mx.FieldSpec(key="report", code_version="3")],
+            fields=[mx.FieldSpec(key="report", code_version=versions["video_report.report"])],
         ),
     ):
         video_id: str

@@ -152,6 +152,8 @@ def test_new_and_vanished_groups(setup: Any) -> None:
         table = frames.__table__  # type: ignore[attr-defined]
         conn.execute(sa.delete(table).where(table.c.video_id == "v5"))
     assert stale_groups(store, summary) == {"new": ["v4"], "stale": [], "orphaned": ["v5"]}
+    (status,) = store.status(summary)
+    assert (status.rows, status.new, status.stale, status.orphaned) == (4, 1, 0, 1)
 
 
 def test_a_member_data_version_that_did_not_change_stops_propagation(setup: Any) -> None:
