@@ -50,12 +50,19 @@ class OrderKey:
         self.is_text = is_text
 
 
+def _is_text(type_: sa.types.TypeEngine[Any]) -> bool:
+    """Text, including text behind a ``TypeDecorator`` (SQLModel's ``AutoString`` for ``str``)."""
+    if isinstance(type_, sa.types.TypeDecorator):
+        type_ = type_.impl_instance
+    return isinstance(type_, sa.String)
+
+
 def aggregate_arguments(
     element: OrderedStringAgg, compiler: SQLCompiler, **kw: Any
 ) -> tuple[str, str, list[OrderKey]]:
     """The compiled value, the separator literal and the order keys, for dialect rules."""
     value, *keys = element.clauses.clauses
-    order = [OrderKey(str(compiler.process(k, **kw)), isinstance(k.type, sa.String)) for k in keys]
+    order = [OrderKey(str(compiler.process(k, **kw)), _is_text(k.type)) for k in keys]
     return str(compiler.process(value, **kw)), f"'{SEPARATOR}'", order
 
 
