@@ -112,3 +112,32 @@ def test_cleanup_keeps_the_latest_child_rows(
     assert store.cleanup(pipeline.frames) == 12
     assert store.read(pipeline.frames, history=True).height == 16
     assert store.resolve_update(pipeline.frames).is_empty()
+
+
+def test_offline_scripts_render_lineage_statements(graph: mx.FeatureGraph) -> None:
+    """``alembic upgrade --sql`` compiles the statements without a connection, literally."""
+    pipeline = define_lineage_pipeline()
+    import duckdb_engine
+    from sqlalchemy.dialects import postgresql
+
+    from metaxy_orm._sql import data_ops
+    from metaxy_orm._sql.statements import statements_for_dialect
+
+    for dialect, spelling in (
+        (postgresql.dialect(), "string_agg("),
+        (duckdb_engine.Dialect(), "array_to_string(list("),
+    ):
+        for feature in (pipeline.frames, pipeline.video_faces):
+            stmts = statements_for_dialect(feature, dialect)
+            sql = str(
+                data_ops.reconcile_statement(
+                    stmts,
+                    snapshot_version=stmts.snapshot_version,
+                    materialization_id="rev1",
+                    created_at=sa.func.now(),
+                ).compile(dialect=dialect, compile_kwargs={"literal_binds": True})
+            )
+            assert "'rev1'" in sql
+            if feature is pipeline.video_faces:
+                assert spelling in sql
+                assert 'COLLATE "C"' in sql
