@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
+from metaxy_orm.exceptions import EmptyHashError
 from metaxy_orm.hashing import SEPARATOR
 
 if TYPE_CHECKING:
@@ -36,7 +37,7 @@ class OrderedStringAgg(FunctionElement[str]):
 
     def __init__(self, value: ColumnElement[Any], order_by: Sequence[ColumnElement[Any]]) -> None:
         if not order_by:
-            raise ValueError("OrderedStringAgg needs at least one order key")
+            raise EmptyHashError("an ordered string aggregate needs at least one order key")
         super().__init__(value, *order_by)
 
 

@@ -28,7 +28,7 @@ def increment_statement(stmts: FeatureStatements, expected: sa.FromClause) -> sa
     the selected upstream columns).
     """
     if stmts.expands:
-        return expansion_increment(stmts, expected)
+        return expansion_increment(stmts, expected, STATUS)
     ids = list(stmts.spec.id_columns)
     current = stmts.current()
     if not stmts.backend.efficient_full_join:

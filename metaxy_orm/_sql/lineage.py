@@ -27,8 +27,6 @@ if TYPE_CHECKING:
 
 __all__ = ["LineageSQL", "expansion_increment", "lineage_sql"]
 
-#: The status column of an increment (the same name as :data:`metaxy_orm._sql.increment.STATUS`).
-_STATUS = "__mx_status"
 _OK = "__mx_ok"
 _MATCHED = "__mx_matched"
 _ANY_OK = "__mx_any_ok"
@@ -83,8 +81,12 @@ def lineage_sql(dep: FeatureDep) -> LineageSQL:
     return _AGGREGATION if dep.lineage.is_aggregation else _IDENTITY
 
 
-def expansion_increment(stmts: FeatureStatements, expected: sa.FromClause) -> sa.Select[Any]:
+def expansion_increment(
+    stmts: FeatureStatements, expected: sa.FromClause, status: str
+) -> sa.Select[Any]:
     """The increment of a feature fed by expansion: per parent sample, and orphaned children.
+
+    ``status`` names the column that says new, stale or orphaned.
 
     ``expected`` has one row per parent sample (keyed on the parents' id columns). A parent is
 
@@ -130,7 +132,7 @@ def expansion_increment(stmts: FeatureStatements, expected: sa.FromClause) -> sa
             *(e.c[p].label(p) for p in prov),
             stmts.hash([e.c[p] for p in prov]).label(PROVENANCE),
             *(s.label(str(s.key)) for s in selected),
-            sa.case((is_new, "new"), else_="stale").label(_STATUS),
+            sa.case((is_new, "new"), else_="stale").label(status),
         )
         .select_from(e.outerjoin(parents, sa.and_(*(e.c[k] == parents.c[k] for k in keys))))
         .where(sa.or_(is_new, parents.c[_ANY_OK] == 0))
@@ -141,7 +143,7 @@ def expansion_increment(stmts: FeatureStatements, expected: sa.FromClause) -> sa
             *(children.c[p].label(p) for p in prov),
             children.c[PROVENANCE].label(PROVENANCE),
             *(sa.null().label(str(s.key)) for s in selected),
-            sa.literal("orphaned").label(_STATUS),
+            sa.literal("orphaned").label(status),
         )
         .select_from(
             children.join(parents, sa.and_(*(children.c[k] == parents.c[k] for k in keys)))
