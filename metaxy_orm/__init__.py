@@ -38,6 +38,8 @@ from metaxy_orm.graph import FeatureGraph as FeatureGraph
 from metaxy_orm.hashing import HashAlgorithm as HashAlgorithm
 from metaxy_orm.keys import FeatureKey as FeatureKey
 from metaxy_orm.keys import FieldKey as FieldKey
+from metaxy_orm.lineage import LineageRelationship as LineageRelationship
+from metaxy_orm.lineage import LineageRelationshipType as LineageRelationshipType
 from metaxy_orm.spec import FeatureDep as FeatureDep
 from metaxy_orm.spec import FeatureSpec as FeatureSpec
 from metaxy_orm.spec import FieldDep as FieldDep

@@ -22,6 +22,7 @@ from metaxy_orm.exceptions import (
     known_features_hint,
 )
 from metaxy_orm.keys import FeatureKey, FieldKey, FieldKeyLike
+from metaxy_orm.lineage import check_lineage, expected_key
 from metaxy_orm.spec import FeatureRef, FeatureSpec, to_feature_key
 from metaxy_orm.versioning import (
     DEFAULT_TRUNCATION,
@@ -108,13 +109,8 @@ class FeatureGraph:
                     f"feature '{spec.key}': upstream feature '{dep.feature}' is not defined in "
                     f"this graph; define the upstream feature first.{hint}"
                 )
-            if set(spec.id_columns) != set(parent.id_columns):
-                raise FeatureSpecError(
-                    f"feature '{spec.key}': its id columns {list(spec.id_columns)} differ from "
-                    f"those of upstream feature '{parent.key}' ({list(parent.id_columns)}); "
-                    "features are joined one-to-one on the same id columns (aggregating or "
-                    "expanding samples is not supported)"
-                )
+            check_lineage(spec, dep, parent)
+        expected_key(spec)  # every dependency keys the expected rows on the same columns
         for field in spec.fields:
             for fdep in field.deps or ():
                 parent = self._specs[fdep.feature]

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 from metaxy_orm.exceptions import FeatureSpecError
 from metaxy_orm.keys import FeatureKey, FeatureKeyLike, FieldKey, FieldKeyLike
+from metaxy_orm.lineage import LineageRelationship
 
 if TYPE_CHECKING:
     from sqlalchemy.sql.elements import ColumnElement
@@ -127,15 +128,18 @@ class FeatureDep:
     - ``filters``: SQL conditions on the upstream's latest rows (SQLAlchemy expressions on the
       upstream class, or SQL text); rows that fail them are not expected downstream;
     - ``optional``: the upstream may be missing for a sample (left join); its fields then
-      contribute an empty data version.
+      contribute an empty data version;
+    - ``lineage``: how samples relate (:class:`~metaxy_orm.LineageRelationship`): identity
+      (1:1, the default), expansion (1:N) or aggregation (N:1).
     """
 
-    __slots__ = ("feature", "filters", "optional", "rename", "select")
+    __slots__ = ("feature", "filters", "lineage", "optional", "rename", "select")
     feature: FeatureKey
     select: tuple[str, ...]
     rename: dict[str, str]
     filters: tuple[Filter, ...]
     optional: bool
+    lineage: LineageRelationship
 
     def __init__(
         self,
@@ -145,8 +149,15 @@ class FeatureDep:
         rename: Mapping[str, str] | None = None,
         filters: Sequence[Filter] | None = None,
         optional: bool = False,
+        lineage: LineageRelationship | None = None,
     ) -> None:
         self.feature = to_feature_key(feature)
+        if lineage is not None and not isinstance(lineage, LineageRelationship):
+            raise FeatureSpecError(
+                f"FeatureDep on '{self.feature}': lineage must be a LineageRelationship "
+                f"(e.g. LineageRelationship.expansion(on=[...])), got {lineage!r}"
+            )
+        self.lineage = lineage or LineageRelationship.identity()
         if isinstance(select, str):
             select = [select]
         self.select = tuple(select or ())
@@ -171,6 +182,8 @@ class FeatureDep:
             "rename": dict(self.rename),
             "filters": [str(f) for f in self.filters],
             "optional": self.optional,
+            # identity is left out, so that snapshots of 1:1 graphs stay as they were
+            **({} if self.lineage.is_identity else {"lineage": self.lineage.to_dict()}),
         }
 
     def __repr__(self) -> str:

@@ -123,7 +123,8 @@ def reconcile_statement(
     )
     source: sa.FromClause = current
     if stmts.spec.deps:
-        source = current.join(e, sa.and_(*(c.c[i] == e.c[i] for i in ids)))
+        keys = stmts.expected_ids  # the parents' id columns for a feature fed by expansion
+        source = current.join(e, sa.and_(*(c.c[k] == e.c[k] for k in keys)))
     select = sa.select(*outputs).select_from(source).where(stmts.differs(e, c))
     return sa.insert(stmts.table).from_select([str(o.key) for o in outputs], select)
 
@@ -152,8 +153,9 @@ def backfill_statement(
         raise InvalidRowsError(f"{where}: the source lacks id column(s) {missing}")
     if spec.deps:
         expected: sa.FromClause = stmts.expected()
+        keys = stmts.expected_ids  # the parents' id columns for a feature fed by expansion
         joined: sa.FromClause = src.join(
-            expected, sa.and_(*(src.c[i] == expected.c[i] for i in ids))
+            expected, sa.and_(*(src.c[k] == expected.c[k] for k in keys))
         )
     else:
         lacking = [p for p in stmts.provenance_columns if p not in src.c]

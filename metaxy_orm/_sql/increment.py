@@ -11,6 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from metaxy_orm._sql.lineage import expansion_increment
 from metaxy_orm._sql.statements import FeatureStatements
 from metaxy_orm.columns import PROVENANCE
 
@@ -26,6 +27,8 @@ def increment_statement(stmts: FeatureStatements, expected: sa.FromClause) -> sa
     ``expected`` must have the id columns and the per-field provenance columns (and may have
     the selected upstream columns).
     """
+    if stmts.expands:
+        return expansion_increment(stmts, expected, STATUS)
     ids = list(stmts.spec.id_columns)
     current = stmts.current()
     if not stmts.backend.efficient_full_join:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from metaxy_orm._sql.lineage import lineage_sql
 from metaxy_orm.columns import (
     FEATURE_VERSION,
     PROVENANCE,
@@ -24,6 +25,7 @@ from metaxy_orm.columns import (
 )
 from metaxy_orm.exceptions import FeatureSpecError
 from metaxy_orm.hashing import HashAlgorithm, sql_hash_parts
+from metaxy_orm.lineage import expected_key
 from metaxy_orm.versioning import DEFAULT_TRUNCATION, qualified_field_name
 
 if TYPE_CHECKING:
@@ -74,6 +76,14 @@ class FeatureStatements:
         self.feature_version = graph.feature_version(
             self.spec.key, hash_truncation_length=settings.truncation
         )
+        #: What the expected rows are keyed on: the id columns, or for a feature fed by
+        #: expansion its parents' id columns (see :mod:`metaxy_orm.lineage`).
+        self.expected_ids: tuple[str, ...] = expected_key(self.spec)
+
+    @property
+    def expands(self) -> bool:
+        """Whether the expected rows are per parent sample (expansion lineage)."""
+        return self.expected_ids != self.spec.id_columns
 
     @property
     def snapshot_version(self) -> str:
@@ -117,8 +127,10 @@ class FeatureStatements:
                 f"{missing} which '{dep.feature}' does not have"
             )
         dv_columns = [data_version_column(k) for k in parent_spec.field_keys]
+        strategy = lineage_sql(dep)
         if not dep.filters:
-            return self.latest(parent, [*dv_columns, *dep.select]).alias(f"__mx_p{index}")
+            rows = self.latest(parent, [*dv_columns, *dep.select]).alias(f"__mx_p{index}")
+            return strategy.parent_rows(self, dep, parent_spec, rows, index)
         # Filters may name any upstream column (SQL text cannot even be inspected), so the
         # filtered rows carry them all; the planners prune the ones the outer query ignores.
         latest = self.latest(parent, [c.name for c in table.c])
@@ -139,7 +151,8 @@ class FeatureStatements:
         conditions = [
             sa.text(f) if isinstance(f, str) else adapter.traverse(f) for f in dep.filters
         ]
-        return sa.select(latest).where(*conditions).subquery(f"__mx_p{index}")
+        filtered = sa.select(latest).where(*conditions).subquery(f"__mx_p{index}")
+        return strategy.parent_rows(self, dep, parent_spec, filtered, index)
 
     def expected(self) -> sa.Subquery:
         """Expected rows of a downstream feature: ids, per-field provenance, selected columns."""
@@ -149,7 +162,7 @@ class FeatureStatements:
         parents = {dep.feature: self._parent(dep, i) for i, dep in enumerate(spec.deps)}
         optional = {dep.feature for dep in spec.deps if dep.optional}
         required = [k for k in parents if k not in optional]
-        ids = list(spec.id_columns)
+        ids = list(self.expected_ids)
 
         if required:
             base = parents[required[0]]

@@ -145,7 +145,12 @@ class MetadataStore:
             expected = stmts.expected() if samples is None else samples
             with self._db.begin() as conn:
                 answer = self.backend.fetch_frame(conn, increment_statement(stmts, expected))
-            return split_increment(answer, extra=None, ids=list(spec.id_columns))
+            return split_increment(
+                answer,
+                extra=None,
+                ids=list(spec.id_columns),
+                expected_ids=list(stmts.expected_ids),
+            )
         frame = check_root_samples(stmts, to_frame(samples, what=f"resolve_update('{spec.key}')"))
         keys = frame.select([*spec.id_columns, *stmts.provenance_columns])
         types = {c: stmts.table.c[c].type for c in spec.id_columns} | {
@@ -176,9 +181,12 @@ class MetadataStore:
             stmts, stmts.expected() if samples is None else samples
         ).subquery("__mx_increment")
         columns = [c for c in answer.c if c.key != STATUS]
+        # expansion: new and stale rows are per parent, without the child-only id columns
+        child_only = set(stmts.spec.id_columns) - set(stmts.expected_ids)
 
         def part(status: str) -> sa.Select[Any]:
-            return sa.select(*columns).where(answer.c[STATUS] == status)
+            wanted = [c for c in columns if status == "orphaned" or c.key not in child_only]
+            return sa.select(*wanted).where(answer.c[STATUS] == status)
 
         return LazyIncrement(new=part("new"), stale=part("stale"), orphaned=part("orphaned"))
 

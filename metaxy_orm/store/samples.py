@@ -39,15 +39,28 @@ def check_root_samples(stmts: FeatureStatements, frame: pl.DataFrame) -> pl.Data
 
 
 def split_increment(
-    answer: pl.DataFrame, *, extra: pl.DataFrame | None, ids: list[str]
+    answer: pl.DataFrame,
+    *,
+    extra: pl.DataFrame | None,
+    ids: list[str],
+    expected_ids: list[str] | None = None,
 ) -> Increment:
-    """The rows of one resolve, split by status; ``extra`` sample columns joined back."""
+    """The rows of one resolve, split by status; ``extra`` sample columns joined back.
+
+    ``expected_ids``: what new and stale rows are keyed on when it is not ``ids`` (a feature
+    fed by expansion: one row per parent sample, without the child-only id columns).
+    """
+    keys = ids if expected_ids is None else expected_ids
+    child_only = [c for c in ids if c not in keys]
 
     def part(status: str, with_extra: bool) -> pl.DataFrame:
         rows = answer.filter(pl.col(STATUS) == status).drop(STATUS)
-        if with_extra and extra is not None and len(extra.columns) > len(ids):
-            rows = rows.join(extra, on=ids, how="left")
-        return rows.sort(ids)
+        if status == "orphaned":
+            return rows.sort(ids)
+        rows = rows.drop(child_only)
+        if with_extra and extra is not None and len(extra.columns) > len(keys):
+            rows = rows.join(extra, on=keys, how="left")
+        return rows.sort(keys)
 
     return Increment(
         new=part("new", True), stale=part("stale", True), orphaned=part("orphaned", False)

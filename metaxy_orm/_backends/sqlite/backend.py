@@ -1,4 +1,5 @@
-"""SQLite: hash functions registered on each connection from Python's hashlib."""
+"""SQLite: hash functions (from Python's hashlib) and the ordered string aggregate,
+registered on each connection."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from typing import Any, ClassVar
 import sqlalchemy as sa
 
 from metaxy_orm._backends.base import Backend
+from metaxy_orm._backends.sqlite.hashing import STRING_AGG_FUNCTION
+from metaxy_orm.hashing import SEPARATOR
 
 __all__ = ["SQLiteBackend"]
 
@@ -20,9 +23,31 @@ def _sha256(text: str | None) -> str | None:
     return None if text is None else hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+class _OrderedStringAgg:
+    """``metaxy_string_agg(value, key1, key2, ...)``: values joined by ``|`` in key order.
+
+    Keys compare as Python compares them: integers numerically, text by code point (which is
+    also the byte order of UTF-8, SQLite's BINARY collation), as on every other backend.
+    """
+
+    def __init__(self) -> None:
+        self.members: list[tuple[tuple[Any, ...], str]] = []
+
+    def step(self, value: str | None, *keys: Any) -> None:
+        if value is not None:
+            self.members.append((keys, value))
+
+    def finalize(self) -> str | None:
+        if not self.members:
+            return None
+        self.members.sort(key=lambda member: member[0])
+        return SEPARATOR.join(value for _, value in self.members)
+
+
 def _register(dbapi_connection: Any) -> None:
     dbapi_connection.create_function("md5", 1, _md5, deterministic=True)
     dbapi_connection.create_function("sha256", 1, _sha256, deterministic=True)
+    dbapi_connection.create_aggregate(STRING_AGG_FUNCTION, -1, _OrderedStringAgg)
 
 
 def _on_connect(dbapi_connection: Any, connection_record: Any) -> None:
