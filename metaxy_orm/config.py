@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+from metaxy_orm._backends import EMBEDDED_DEFAULT_URL
 from metaxy_orm.exceptions import ConfigError
 from metaxy_orm.hashing import HashAlgorithm, parse_algorithm
 from metaxy_orm.versioning import DEFAULT_TRUNCATION, check_truncation
@@ -138,7 +139,7 @@ def _where_to_set(name: str, config: Config) -> str:
     )
     example = {
         "modules": 'modules = ["myapp.features"]',
-        "database_url": 'database_url = "duckdb:///metaxy.duckdb"',
+        "database_url": f'database_url = "{EMBEDDED_DEFAULT_URL}"',
     }.get(name, f"{name} = ...")
     return (
         f"Set it in one of: {table} (`{example}`), the environment variable "
