@@ -1,16 +1,11 @@
-"""The recorded graph snapshots, read from the table the Alembic extension writes.
+"""The recorded graph snapshots as the command line names them.
 
-:mod:`metaxy_orm.snapshots` reads the latest recording; ``mxo graph history`` and
-``mxo graph diff 3 5`` need any of them, so this module queries ``snapshots_table`` itself,
-and resolves the references a user types (``latest``, ``latest~1``, ``3``, a snapshot version
-or its prefix, ``code``, a JSON file).
+Resolves the references a user types (``latest``, ``latest~1``, ``3``, a snapshot version or
+its prefix, ``code``, a JSON file) to recordings that :mod:`metaxy_orm.snapshots` reads.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,88 +13,44 @@ import sqlalchemy as sa
 
 from metaxy_orm.cli.errors import CliError
 from metaxy_orm.snapshots import (
-    SNAPSHOTS_TABLE,
     FeatureSnapshot,
     GraphSnapshot,
-    snapshots_table,
+    SnapshotError,
+    SnapshotRecording,
+    load_snapshot,
+    snapshot_history,
 )
 
-__all__ = ["Recording", "load_recording", "recordings", "resolve_ref"]
+__all__ = ["load_recording", "recording_dict", "recordings", "resolve_ref"]
 
 CODE = "code"
 
 
-@dataclass(frozen=True)
-class Recording:
-    """One recording of a snapshot."""
-
-    recording: int
-    snapshot_version: str
-    features: int
-    recorded_at: datetime | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "recording": self.recording,
-            "snapshot_version": self.snapshot_version,
-            "features": self.features,
-            "recorded_at": None if self.recorded_at is None else self.recorded_at.isoformat(),
-        }
-
-
-def _utc(value: Any) -> datetime | None:
-    if not isinstance(value, datetime):
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def recordings(connection: sa.Connection) -> list[Recording]:
+def recordings(connection: sa.Connection) -> list[SnapshotRecording]:
     """Every recording, newest first (empty when the table does not exist)."""
-    if not sa.inspect(connection).has_table(SNAPSHOTS_TABLE):
-        return []
-    t = snapshots_table
-    rows = connection.execute(
-        sa.select(
-            t.c.recording,
-            sa.func.min(t.c.snapshot_version),
-            sa.func.count(),
-            sa.func.max(t.c.recorded_at),
-        )
-        .group_by(t.c.recording)
-        .order_by(t.c.recording.desc())
-    ).all()
-    return [Recording(int(r[0]), str(r[1]), int(r[2]), _utc(r[3])) for r in rows]
+    return list(reversed(snapshot_history(connection)))
+
+
+def recording_dict(recording: SnapshotRecording) -> dict[str, Any]:
+    """The JSON form of one recording in ``mxo graph history --json``."""
+    return {
+        "recording": recording.number,
+        "snapshot_version": recording.snapshot_version,
+        "features": recording.feature_count,
+        "recorded_at": recording.recorded_at.isoformat(),
+    }
 
 
 def load_recording(connection: sa.Connection, recording: int) -> GraphSnapshot:
-    """The snapshot one recording holds."""
-    t = snapshots_table
-    rows = connection.execute(
-        sa.select(
-            t.c.snapshot_version,
-            t.c.hash_truncation_length,
-            t.c.feature_key,
-            t.c.feature_version,
-            t.c.field_versions,
-            t.c.spec,
-        )
-        .where(t.c.recording == recording)
-        .order_by(t.c.feature_key)
-    ).all()
-    if not rows:
-        raise CliError(f"there is no recording {recording}; see `mxo graph history`")
-    features = {
-        row.feature_key: FeatureSnapshot(
-            feature_version=row.feature_version,
-            field_versions=json.loads(row.field_versions),
-            spec=json.loads(row.spec),
-        )
-        for row in rows
-    }
+    """The snapshot one recording holds, features in topological order."""
+    try:
+        snapshot = load_snapshot(connection, recording)
+    except SnapshotError as exc:
+        raise CliError(f"{exc}; see `mxo graph history`") from exc
     return GraphSnapshot(
-        snapshot_version=rows[0].snapshot_version,
-        hash_truncation_length=int(rows[0].hash_truncation_length),
-        features=_topological(features),
+        snapshot_version=snapshot["snapshot_version"],
+        hash_truncation_length=snapshot["hash_truncation_length"],
+        features=_topological(snapshot["features"]),
     )
 
 
@@ -152,11 +103,11 @@ def resolve_ref(connection: sa.Connection | None, ref: str) -> tuple[str, int | 
                 f"to latest~{len(known) - 1}"
             )
         hit = known[int(back)]
-        return f"recording {hit.recording}", hit.recording, None
+        return f"recording {hit.number}", hit.number, None
     if ref.isdigit():
         number = int(ref)
-        if all(r.recording != number for r in known):
-            numbers = ", ".join(str(r.recording) for r in reversed(known))
+        if all(r.number != number for r in known):
+            numbers = ", ".join(str(r.number) for r in reversed(known))
             raise CliError(f"there is no recording {number} (recordings: {numbers})")
         return f"recording {number}", number, None
     matches = [r for r in known if r.snapshot_version.startswith(ref)]
@@ -168,4 +119,4 @@ def resolve_ref(connection: sa.Connection | None, ref: str) -> tuple[str, int | 
             "`latest`, `latest~N`, a recording number or a snapshot version "
             "(see `mxo graph history`)"
         )
-    return f"recording {matches[0].recording}", matches[0].recording, None
+    return f"recording {matches[0].number}", matches[0].number, None

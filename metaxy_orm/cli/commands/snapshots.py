@@ -9,7 +9,7 @@ from __future__ import annotations
 import typer
 
 from metaxy_orm.cli.errors import handle_errors
-from metaxy_orm.cli.history import recordings
+from metaxy_orm.cli.history import recording_dict, recordings
 from metaxy_orm.cli.options import JsonOption
 from metaxy_orm.cli.output import Output
 from metaxy_orm.cli.project import project
@@ -32,21 +32,21 @@ def push(ctx: typer.Context, json: JsonOption = False) -> None:
     out.data(
         {
             "recorded": written,
-            "recording": latest.recording,
+            "recording": latest.number,
             "snapshot_version": snapshot["snapshot_version"],
             "features": len(snapshot["features"]),
         }
     )
     if written:
         out.text(
-            f"recorded snapshot {snapshot['snapshot_version']} as recording {latest.recording} "
+            f"recorded snapshot {snapshot['snapshot_version']} as recording {latest.number} "
             f"({len(snapshot['features'])} features)",
             "ok",
         )
     else:
         out.text(
             f"snapshot {snapshot['snapshot_version']} is already the latest recording "
-            f"({latest.recording}); nothing written",
+            f"({latest.number}); nothing written",
             "muted",
         )
 
@@ -62,7 +62,7 @@ def history(ctx: typer.Context, json: JsonOption = False) -> None:
     out.data(
         {
             "code_snapshot_version": code_version,
-            "recordings": [r.to_dict() for r in found],
+            "recordings": [recording_dict(r) for r in found],
         }
     )
     if not found:
@@ -70,10 +70,10 @@ def history(ctx: typer.Context, json: JsonOption = False) -> None:
         return
     rows: list[list[Span | str]] = [
         [
-            str(r.recording),
+            str(r.number),
             (r.snapshot_version, "version"),
-            str(r.features),
-            "-" if r.recorded_at is None else r.recorded_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+            str(r.feature_count),
+            r.recorded_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
             ("= code", "ok") if r.snapshot_version == code_version else "",
         ]
         for r in found
