@@ -17,7 +17,11 @@ import metaxy_orm as mx
 from metaxy_orm.columns import RESERVED_PREFIX, data_version_column, provenance_column
 
 
-def _python_type(column: sa.Column[Any]) -> Any:
+def _python_type(feature: type[mx.Feature], column: sa.Column[Any]) -> Any:
+    """The annotation the user wrote on the class, else the column type's Python type."""
+    declared = feature.model_fields.get(column.name)
+    if declared is not None and declared.annotation is not None:
+        return declared.annotation
     try:
         return column.type.python_type
     except NotImplementedError:  # pragma: no cover - exotic user types
@@ -34,7 +38,7 @@ def _fields(feature: type[mx.Feature]) -> dict[str, Any]:
     ids = set(feature.feature_spec().id_columns)
     fields: dict[str, Any] = {}
     for column in user_columns(feature):
-        kind = _python_type(column)
+        kind = _python_type(feature, column)
         fields[column.name] = (kind, ...) if column.name in ids else (kind | None, None)
     return fields
 
