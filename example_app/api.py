@@ -5,7 +5,6 @@ bodies are typed in the OpenAPI schema (its id and user columns; system columns 
 client asks with ``system=true``).
 """
 
-
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, FastAPI, HTTPException, Query, Request

@@ -34,8 +34,8 @@ POLL = """
 <script>
 async function refresh(){
   try{
-    const r=await fetch('/dashboard/graph.svg',{cache:'no-store'});
-    if(r.ok){document.getElementById('graph-box').innerHTML=await r.text();}
+    const r=await fetch('/dashboard/overview',{cache:'no-store'});
+    if(r.ok){document.getElementById('overview').innerHTML=await r.text();}
   }catch(e){}
 }
 setInterval(refresh,3000);
@@ -55,7 +55,8 @@ def page(title: str, body: str, script: str = "") -> HTMLResponse:
 def table(header: list[str], rows: list[list[Any]]) -> str:
     head = "".join(f"<th>{escape(h)}</th>" for h in header)
     body = "".join(
-        "<tr>" + "".join(f"<td>{escape(str(v))}</td>" for v in row) + "</tr>" for row in rows
+        "<tr>" + "".join(f"<td>{escape('—' if v is None else str(v))}</td>" for v in row) + "</tr>"
+        for row in rows
     )
     return f"<table><tr>{head}</tr>{body}</table>"
 
@@ -76,8 +77,8 @@ def build_dashboard() -> APIRouter:
         st = state(request)
         return Response(graph_svg.render(st.graph, st.statuses()), media_type="image/svg+xml")
 
-    @router.get("/", response_class=HTMLResponse)
-    def index(request: Request) -> HTMLResponse:
+    def overview(request: Request) -> str:
+        """The graph and the status table: what the index shows and its poll refreshes."""
         st = state(request)
         statuses = st.statuses()
         rows = [
@@ -86,17 +87,27 @@ def build_dashboard() -> APIRouter:
                 graph_svg.COLOURS[graph_svg.state_of(s)][2],
                 s.rows,
                 s.samples,
-                s.new if s.new is not None else "-",
-                s.stale if s.stale is not None else "-",
-                s.orphaned if s.orphaned is not None else "-",
+                s.new,
+                s.stale,
+                s.orphaned,
             ]
             for s in statuses.values()
         ]
+        return (
+            f"<div id='graph-box'>{graph_svg.render(st.graph, statuses)}</div><h2>Status</h2>"
+            + table(["feature", "state", "rows", "samples", "new", "stale", "orphaned"], rows)
+        )
+
+    @router.get("/dashboard/overview", response_class=HTMLResponse)
+    def overview_fragment(request: Request) -> HTMLResponse:
+        return HTMLResponse(overview(request))
+
+    @router.get("/", response_class=HTMLResponse)
+    def index(request: Request) -> HTMLResponse:
+        st = state(request)
         body = (
             f"<h2>Feature graph <small><code>{st.graph.snapshot_version}</code></small></h2>"
-            f"{legend()}<div id='graph-box'>{graph_svg.render(st.graph, statuses)}</div>"
-            "<h2>Status</h2>"
-            + table(["feature", "state", "rows", "samples", "new", "stale", "orphaned"], rows)
+            f"{legend()}<div id='overview'>{overview(request)}</div>"
         )
         return page("metaxy-orm dashboard", body, POLL)
 
@@ -116,8 +127,9 @@ def build_dashboard() -> APIRouter:
             for f in sorted(spec.field_keys, key=str)
         ]
         status = st.statuses()[key]
-        recent = latest_page(st.store, feature, limit=20)
-        columns = [c.name for c in user_columns(feature)] + ["metaxy_created_at"]
+        recent = latest_page(st.store, feature, limit=20, newest_first=True)
+        columns = [c.name for c in user_columns(feature)]
+        columns += ["metaxy_feature_version", "metaxy_created_at"]
         recent_rows = [[row[c] for c in columns] for row in recent.rows.to_dicts()]
         _, diff = st.diff()
         change = next((c for c in diff.features if c.feature == key), None)
@@ -149,7 +161,7 @@ def build_dashboard() -> APIRouter:
             + table(["field", "code version", "version", "reads"], fields)
             + "<h3>What changed in the last snapshot</h3>"
             + changed
-            + f"<h3>Recent rows ({recent.total} samples)</h3>"
+            + f"<h3>Recently written ({recent.total} samples)</h3>"
             + table(columns, recent_rows)
         )
         return page(f"{key} - metaxy-orm", body)

@@ -51,7 +51,7 @@ def _name(feature: type[mx.Feature], suffix: str) -> str:
 
 def row_model(feature: type[mx.Feature]) -> type[BaseModel]:
     """A latest row as clients see it; ``system`` holds the metaxy columns when asked for."""
-    return create_model(  # type: ignore[call-overload, no-any-return]
+    return create_model(
         _name(feature, "Row"),
         __config__=ConfigDict(extra="forbid"),
         **_fields(feature),
@@ -71,7 +71,7 @@ def result_model(feature: type[mx.Feature]) -> type[BaseModel]:
             str | None,
             Field(None, min_length=1, description="optional: skip needless downstream work"),
         )
-    return create_model(  # type: ignore[call-overload, no-any-return]
+    return create_model(
         _name(feature, "Result"), __config__=ConfigDict(extra="forbid"), **fields
     )
 

@@ -23,7 +23,7 @@ import polars as pl
 import sqlalchemy as sa
 
 from metaxy_orm._backends import backend_for
-from metaxy_orm.columns import CHANGED_PREFIX, changed_column
+from metaxy_orm.columns import CHANGED_PREFIX, CREATED_AT, changed_column
 from metaxy_orm.exceptions import InvalidRowsError
 from metaxy_orm.increment import Increment
 from metaxy_orm.latest import latest
@@ -97,9 +97,12 @@ def _page(
     order: Sequence[str],
     limit: int,
     offset: int,
+    *,
+    descending: bool = False,
 ) -> Page:
     rows = select.subquery("__mx_page")
-    page = sa.select(*rows.c).order_by(*(rows.c[c] for c in order)).limit(limit).offset(offset)
+    keys = [rows.c[c].desc() if descending else rows.c[c] for c in order]
+    page = sa.select(*rows.c).order_by(*keys).limit(limit).offset(offset)
     count = sa.select(sa.func.count()).select_from(rows)
     with store._db.begin() as conn:
         frame = store.backend.fetch_frame(conn, page)
@@ -168,11 +171,19 @@ def latest_page(
     *,
     limit: int = 100,
     offset: int = 0,
+    newest_first: bool = False,
 ) -> Page:
-    """The latest row per sample (:func:`~metaxy_orm.latest`), ordered by id, one page."""
+    """The latest row per sample (:func:`~metaxy_orm.latest`), one page.
+
+    Ordered by id, or with ``newest_first`` by write time, newest first (then by id, newest
+    first), e.g. for "recently computed".
+    """
     table = feature.__table__  # type: ignore[attr-defined]
     select = latest(feature).with_only_columns(*table.c)
-    return _page(store, select, feature.feature_spec().id_columns, limit, offset)
+    ids = list(feature.feature_spec().id_columns)
+    if newest_first:
+        return _page(store, select, [CREATED_AT, *ids], limit, offset, descending=True)
+    return _page(store, select, ids, limit, offset)
 
 
 def lookup(

@@ -30,7 +30,7 @@ def test_async_store_answers_as_the_sync_store(
     database_url: str, backend: str, engine: sa.Engine, graph: mx.FeatureGraph
 ) -> None:
     url = async_url(database_url, backend)
-    video, crop, face_detection, stt = define_video_pipeline()
+    video, crop, _face_detection, stt = define_video_pipeline()
     SQLModel.metadata.create_all(engine)
 
     async def run() -> None:

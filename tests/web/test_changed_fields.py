@@ -42,7 +42,8 @@ def test_audio_edit_flags_audio_only(store: mx.MetadataStore, graph: mx.FeatureG
     store.write(video, inc.stale)  # flags are increment-only: write drops them
 
     inc = store.resolve_update(crop)
-    assert inc.new.is_empty() and inc.orphaned.is_empty()
+    assert inc.new.is_empty()
+    assert inc.orphaned.is_empty()
     assert inc.stale.columns[-2:] == FLAGS
     assert inc.stale.select(FLAGS).rows() == [(True, False), (True, False)]
     assert not any(c.startswith("metaxy_changed__") for c in inc.new.columns)
@@ -53,7 +54,7 @@ def test_audio_edit_flags_audio_only(store: mx.MetadataStore, graph: mx.FeatureG
     lazy = store.resolve_update(crop, lazy=True)
     with store._db.begin() as conn:
         rows = conn.execute(lazy.stale.order_by(sa.text("sample_uid"))).mappings().all()
-        assert FLAGS[0] not in conn.execute(lazy.new).keys()
+        assert FLAGS[0] not in list(conn.execute(lazy.new).keys())
     assert [(bool(r[FLAGS[0]]), bool(r[FLAGS[1]])) for r in rows] == [(True, False)] * 2
 
     # to_compute: new samples get every flag, stale keep theirs
