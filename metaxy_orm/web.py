@@ -15,6 +15,7 @@ Everything runs in the database; only the requested page travels.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -23,15 +24,18 @@ import polars as pl
 import sqlalchemy as sa
 
 from metaxy_orm._backends import backend_for
-from metaxy_orm.columns import CHANGED_PREFIX, CREATED_AT, changed_column
+from metaxy_orm._sql.increment import increment_statement
+from metaxy_orm.columns import CHANGED_PREFIX, CREATED_AT, PROVENANCE, changed_column
 from metaxy_orm.exceptions import InvalidRowsError
-from metaxy_orm.increment import Increment
+from metaxy_orm.frames import to_frame
 from metaxy_orm.latest import latest
+from metaxy_orm.store.samples import check_root_samples, split_increment
 
 if TYPE_CHECKING:
     from metaxy_orm.feature import Feature
     from metaxy_orm.frames import Rows
     from metaxy_orm.graph import FeatureGraph
+    from metaxy_orm.increment import Increment
     from metaxy_orm.store.metadata_store import MetadataStore
 
 __all__ = [
@@ -75,10 +79,32 @@ def update_root_samples(store: MetadataStore, feature: type[Feature], samples: R
     every stored sample missing from it is reported orphaned. An ingestion endpoint that
     receives a handful of samples wants the opposite: the others are left as they are. The
     answer for the given samples is the same in both cases (each is compared with its own
-    stored row); only ``orphaned`` is emptied. Nothing is written.
+    stored row); ``orphaned`` is empty, and the stored samples that are not given are not even
+    read (a LEFT JOIN from the given samples). Nothing is written.
     """
-    inc = store.resolve_update(feature, samples=samples)
-    return Increment(new=inc.new, stale=inc.stale, orphaned=inc.orphaned.clear())
+    stmts = store._statements(feature)
+    spec = stmts.spec
+    if spec.deps:
+        raise InvalidRowsError(
+            f"update_root_samples('{spec.key}'): '{spec.key}' is not a root feature; its "
+            "samples are computed from its upstream features"
+        )
+    frame = check_root_samples(stmts, to_frame(samples, what=f"resolve_update('{spec.key}')"))
+    keys = frame.select([*spec.id_columns, *stmts.provenance_columns])
+    types = {c: stmts.table.c[c].type for c in spec.id_columns} | {
+        c: sa.String() for c in stmts.provenance_columns
+    }
+    backend = store.backend
+    with store._db.begin() as conn:
+        uploaded = backend.upload(conn, keys, types)
+        try:
+            answer = backend.fetch_frame(conn, increment_statement(stmts, uploaded, orphans=False))
+        finally:
+            # The transaction may be aborted: cleaning up must not hide the real error.
+            with contextlib.suppress(Exception):
+                backend.discard(conn, uploaded)
+    extra = frame.drop([*stmts.provenance_columns, PROVENANCE], strict=False)
+    return split_increment(answer, extra=extra, ids=list(spec.id_columns))
 
 
 @dataclass(frozen=True)
@@ -102,12 +128,17 @@ def _page(
 ) -> Page:
     rows = select.subquery("__mx_page")
     keys = [rows.c[c].desc() if descending else rows.c[c] for c in order]
-    page = sa.select(*rows.c).order_by(*keys).limit(limit).offset(offset)
-    count = sa.select(sa.func.count()).select_from(rows)
+    # the total rides along with the page (one pass over the rows); a count only past the end
+    total = sa.func.count().over().label("__mx_total")
+    page = sa.select(*rows.c, total).order_by(*keys).limit(limit).offset(offset)
     with store._db.begin() as conn:
         frame = store.backend.fetch_frame(conn, page)
-        total = int(conn.execute(count).scalar_one())
-    return Page(frame, total, limit, offset)
+        if frame.height:
+            count = int(frame["__mx_total"][0])
+        else:
+            count = int(conn.execute(sa.select(sa.func.count()).select_from(rows)).scalar_one())
+    frame = frame.drop("__mx_total")
+    return Page(frame, count, limit, offset)
 
 
 def pending_page(

@@ -43,16 +43,19 @@ def _changed_flags(
     return [sa.or_(d, only_version) for d in differs]
 
 
-def increment_statement(stmts: FeatureStatements, expected: sa.FromClause) -> sa.Select[Any]:
+def increment_statement(
+    stmts: FeatureStatements, expected: sa.FromClause, *, orphans: bool = True
+) -> sa.Select[Any]:
     """Every sample that is new, stale or orphaned, with a status column.
 
     ``expected`` must have the id columns and the per-field provenance columns (and may have
-    the selected upstream columns).
+    the selected upstream columns). With ``orphans=False`` only the samples of ``expected`` are
+    classified (new or stale): for a few root samples added to many stored ones.
     """
     ids = list(stmts.spec.id_columns)
     current = stmts.current()
     if not stmts.backend.efficient_full_join:
-        return _increment_without_full_join(stmts, expected, current)
+        return _increment_without_full_join(stmts, expected, current, orphans=orphans)
     e, c = expected, current
     join = sa.and_(*(e.c[i] == c.c[i] for i in ids))
     prov = stmts.provenance_columns
@@ -75,13 +78,13 @@ def increment_statement(stmts: FeatureStatements, expected: sa.FromClause) -> sa
     outputs.append(status.label(STATUS))
     return (
         sa.select(*outputs)
-        .select_from(e.join(c, join, full=True))
+        .select_from(e.join(c, join, isouter=True, full=orphans))
         .where(sa.or_(is_new, is_orphaned, differs))
     )
 
 
 def _increment_without_full_join(
-    stmts: FeatureStatements, expected: sa.FromClause, current: sa.FromClause
+    stmts: FeatureStatements, expected: sa.FromClause, current: sa.FromClause, *, orphans: bool
 ) -> sa.Select[Any]:
     """The same answer as two LEFT JOINs, for engines that cannot index a FULL JOIN.
 
@@ -112,6 +115,8 @@ def _increment_without_full_join(
         .select_from(e.outerjoin(c, sa.and_(*(e.c[i] == c.c[i] for i in ids))))
         .where(sa.or_(is_new, stmts.differs(e, c)))
     )
+    if not orphans:
+        return expected_side
     keys = sa.select(*(e.c[i] for i in ids)).subquery("__mx_expected_keys")
     orphan_side = (
         sa.select(
