@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import polars as pl
 import pytest
 import sqlalchemy as sa
@@ -21,12 +23,15 @@ def pipeline(graph: mx.FeatureGraph) -> VideoPipeline:
 
 
 @pytest.fixture
-def store(database_url: str, pipeline: VideoPipeline) -> mx.MetadataStore:
+def store(database_url: str, pipeline: VideoPipeline) -> Iterator[mx.MetadataStore]:
     engine = open_engine(database_url)
-    SQLModel.metadata.create_all(engine)
-    store = mx.MetadataStore(engine)
-    store.write(pipeline.video, store.resolve_update(pipeline.video, video_samples(N)).new)
-    return store
+    try:
+        SQLModel.metadata.create_all(engine)
+        store = mx.MetadataStore(engine)
+        store.write(pipeline.video, store.resolve_update(pipeline.video, video_samples(N)).new)
+        yield store
+    finally:
+        engine.dispose()
 
 
 def test_update_root_samples_answers_for_the_given_samples_only(
