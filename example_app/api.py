@@ -7,6 +7,7 @@ client asks with ``system=true``).
 
 from typing import Annotated, Any, Literal
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Body, FastAPI, HTTPException, Query, Request
 from pydantic import BaseModel
 
@@ -266,6 +267,16 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(mx.DatabaseLockedError)
     async def locked(request: Request, exc: mx.DatabaseLockedError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=503)
+
+    @app.exception_handler(sa.exc.DataError)
+    async def refused(request: Request, exc: sa.exc.DataError) -> JSONResponse:
+        # The database refused a value the checks let through (e.g. a float beyond a REAL
+        # column's range): the client's data, not a server fault. Nothing was written.
+        message = str(exc.orig).splitlines()[0] if exc.orig is not None else str(exc)
+        return JSONResponse(
+            {"detail": f"the database refused a value: {message}; nothing was written"},
+            status_code=422,
+        )
 
     @app.exception_handler(mx.MetaxyError)
     async def invalid(request: Request, exc: mx.MetaxyError) -> JSONResponse:

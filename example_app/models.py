@@ -71,9 +71,7 @@ def result_model(feature: type[mx.Feature]) -> type[BaseModel]:
             str | None,
             Field(None, min_length=1, description="optional: skip needless downstream work"),
         )
-    return create_model(
-        _name(feature, "Result"), __config__=ConfigDict(extra="forbid"), **fields
-    )
+    return create_model(_name(feature, "Result"), __config__=ConfigDict(extra="forbid"), **fields)
 
 
 class Written(BaseModel):
