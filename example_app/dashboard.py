@@ -61,6 +61,15 @@ def table(header: list[str], rows: list[list[Any]]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
+def change_items(lines: list[str]) -> str:
+    """One feature's change: its headline, and its fields as a nested list."""
+    head, fields = lines[0], [line.strip() for line in lines[1:]]
+    nested = "".join(f"<li>{escape(f)}</li>" for f in fields)
+    return (
+        f"<li class='changed'>{escape(head)}" + (f"<ul>{nested}</ul>" if nested else "") + "</li>"
+    )
+
+
 def legend() -> str:
     spans = "".join(
         f"<span style='background:{fill};border-color:{stroke}'>{label}</span>"
@@ -136,9 +145,7 @@ def build_dashboard() -> APIRouter:
         changed = (
             "<p>No change since the last recorded snapshot.</p>"
             if change is None
-            else "<ul>"
-            + "".join(f"<li class='changed'>{escape(line)}</li>" for line in change.describe())
-            + "</ul>"
+            else f"<ul>{change_items(change.describe())}</ul>"
         )
         body = (
             f"<h2>{escape(key)}</h2><p>version <code>{feature.feature_version()}</code>, "
@@ -175,9 +182,11 @@ def build_dashboard() -> APIRouter:
                 f"<code>{escape(str(recorded))}</code>.</p>"
             )
         else:
-            lines = "".join(f"<li class='changed'>{escape(line)}</li>" for line in diff.describe())
+            lines = "".join(change_items(c.describe()) for c in diff.features)
             body = (
                 "<h2>Diff: last recorded snapshot → code</h2>"
+                f"<p>graph snapshot <code>{escape(str(recorded))}</code> → "
+                f"<code>{escape(diff.new_snapshot_version)}</code></p>"
                 f"<ul>{lines}</ul><p>Record the code's graph with "
                 "<code>POST /api/snapshots</code> once the changes are migrated.</p>"
             )
