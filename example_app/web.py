@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -78,7 +79,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--database", default=None, help="database URL (default: see above)")
     args = parser.parse_args(argv)
-    uvicorn.run(create_app(args.database), host=args.host, port=args.port, workers=1)
+    try:
+        app = create_app(args.database)
+    except mx.DatabaseLockedError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    uvicorn.run(app, host=args.host, port=args.port, workers=1)
     return 0
 
 
