@@ -5,7 +5,7 @@
 ``crop.frames``. So a change of audio reaches ``crop`` and ``stt`` but never ``face_detection``.
 
 It is a factory so that tests and the demo can build variants (other code versions) in isolated
-graphs; :mod:`example_app.features` builds the default one once, for applications.
+graphs; :mod:`example_app.features` spells the same classes out, for applications to copy.
 """
 
 from __future__ import annotations

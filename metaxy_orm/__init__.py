@@ -7,6 +7,9 @@ from metaxy_orm.exceptions import (
     CycleError as CycleError,
 )
 from metaxy_orm.exceptions import (
+    DatabaseLockedError as DatabaseLockedError,
+)
+from metaxy_orm.exceptions import (
     DuplicateFeatureError as DuplicateFeatureError,
 )
 from metaxy_orm.exceptions import (
@@ -49,5 +52,6 @@ __version__ = "0.1.0"
 from metaxy_orm.increment import Increment as Increment
 from metaxy_orm.increment import LazyIncrement as LazyIncrement
 from metaxy_orm.latest import latest as latest
+from metaxy_orm.store import AsyncMetadataStore as AsyncMetadataStore
 from metaxy_orm.store import FeatureStatus as FeatureStatus
 from metaxy_orm.store import MetadataStore as MetadataStore

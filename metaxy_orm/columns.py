@@ -16,6 +16,7 @@ from sqlmodel.sql.sqltypes import UTCDateTime
 from metaxy_orm.keys import FieldKey
 
 __all__ = [
+    "CHANGED_PREFIX",
     "CREATED_AT",
     "DATA_VERSION",
     "FEATURE_VERSION",
@@ -24,6 +25,7 @@ __all__ = [
     "RESERVED_PREFIX",
     "SNAPSHOT_VERSION",
     "SystemColumn",
+    "changed_column",
     "data_version_column",
     "newest_first",
     "provenance_column",
@@ -37,11 +39,21 @@ FEATURE_VERSION: Final = "metaxy_feature_version"
 SNAPSHOT_VERSION: Final = "metaxy_snapshot_version"
 CREATED_AT: Final = "metaxy_created_at"
 MATERIALIZATION_ID: Final = "metaxy_materialization_id"
+#: Increment-only per-field flags of stale samples (``changed_column``); never stored.
+CHANGED_PREFIX: Final = "metaxy_changed__"
 
 
 def provenance_column(field: FieldKey) -> str:
     """``metaxy_provenance__<field>``: the per-field provenance column."""
     return f"{PROVENANCE}__{field.column_suffix}"
+
+
+def changed_column(field: FieldKey) -> str:
+    """``metaxy_changed__<field>``: in an increment, must a stale sample recompute the field?
+
+    Increment-only (never stored): ``write`` drops it.
+    """
+    return f"{CHANGED_PREFIX}{field.column_suffix}"
 
 
 def data_version_column(field: FieldKey) -> str:

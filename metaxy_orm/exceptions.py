@@ -75,6 +75,10 @@ class StoreTargetError(StoreError, TypeError):
     """``MetadataStore(target)`` was given something that is not a database target."""
 
 
+class DatabaseLockedError(StoreError, RuntimeError):
+    """The database is held by another process (an embedded database has a single writer)."""
+
+
 class InvalidRowsError(StoreError, ValueError):
     """A batch given to ``write`` or ``resolve_update`` is malformed; nothing was written."""
 

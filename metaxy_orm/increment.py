@@ -8,6 +8,8 @@ from typing import Any
 import polars as pl
 import sqlalchemy as sa
 
+from metaxy_orm.columns import CHANGED_PREFIX
+
 __all__ = ["Increment", "LazyIncrement"]
 
 
@@ -19,7 +21,9 @@ class Increment:
     ``metaxy_provenance``, plus any upstream columns selected with ``FeatureDep(select=...)``.
 
     - ``new``: expected but never computed;
-    - ``stale``: computed, but from other inputs or under another feature version;
+    - ``stale``: computed, but from other inputs or under another feature version; these also
+      carry one boolean ``metaxy_changed__<field>`` column per field, true for the fields to
+      recompute (``to_compute`` sets them all for new samples);
     - ``orphaned``: stored, but no longer expected (their upstream sample disappeared); these
       carry the stored provenance.
     """
@@ -30,8 +34,13 @@ class Increment:
 
     @property
     def to_compute(self) -> pl.DataFrame:
-        """``new`` and ``stale`` together: everything that needs computing."""
-        return pl.concat([self.new, self.stale], how="vertical")
+        """``new`` and ``stale`` together: everything that needs computing.
+
+        New samples get every ``metaxy_changed__<field>`` flag set: all their fields need computing.
+        """
+        flags = [c for c in self.stale.columns if c.startswith(CHANGED_PREFIX)]
+        new = self.new.with_columns(pl.lit(True).alias(c) for c in flags)
+        return pl.concat([new, self.stale], how="vertical")
 
     def is_empty(self) -> bool:
         return self.new.is_empty() and self.stale.is_empty() and self.orphaned.is_empty()

@@ -17,6 +17,7 @@ import polars as pl
 import sqlalchemy as sa
 
 from metaxy_orm.columns import newest_first
+from metaxy_orm.exceptions import MetaxyError
 from metaxy_orm.frames import polars_schema
 from metaxy_orm.hashing import SQL_ALGORITHMS, HashAlgorithm
 
@@ -71,6 +72,14 @@ class Backend:
 
     def prepare(self, conn: sa.Connection) -> None:
         """Make a connection ready for our SQL (e.g. register hash functions)."""
+
+    def translate_error(self, error: sa.exc.DBAPIError) -> MetaxyError | None:
+        """A metaxy-orm error for a database error this backend recognises, else ``None``.
+
+        For errors a user meets in normal operation whose raw message does not say what to do
+        (an embedded database file locked by another process, say).
+        """
+        return None
 
     # -- queries ---------------------------------------------------------------------------
 

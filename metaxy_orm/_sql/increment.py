@@ -13,26 +13,52 @@ import sqlalchemy as sa
 
 from metaxy_orm._sql.lineage import expansion_increment
 from metaxy_orm._sql.statements import FeatureStatements
-from metaxy_orm.columns import PROVENANCE
+from metaxy_orm.columns import FEATURE_VERSION, PROVENANCE, changed_column
 
-__all__ = ["STATUS", "increment_statement", "status_counts_statement"]
+__all__ = ["STATUS", "changed_columns", "increment_statement", "status_counts_statement"]
 
 #: The column of an increment that says which of new, stale or orphaned a sample is.
 STATUS = "__mx_status"
 
 
-def increment_statement(stmts: FeatureStatements, expected: sa.FromClause) -> sa.Select[Any]:
+def changed_columns(stmts: FeatureStatements) -> list[str]:
+    """``metaxy_changed__<field>`` column names of an increment, in field key order."""
+    return [
+        changed_column(stmts.spec.field(f).key) for f in sorted(map(str, stmts.spec.field_keys))
+    ]
+
+
+def _changed_flags(
+    stmts: FeatureStatements, e: sa.FromClause, c: sa.FromClause
+) -> list[sa.ColumnElement[bool]]:
+    """Per field: must a stale sample recompute it?
+
+    A field changed when its expected provenance differs from the stored one. A sample that is
+    stale only because the feature version changed (an upstream code version moved but no
+    input data yet) has no field whose provenance differs: then every field is flagged, since
+    nothing tells which one the new code affects.
+    """
+    prov = stmts.provenance_columns
+    differs = [e.c[p].is_distinct_from(c.c[p]) for p in prov]
+    only_version = sa.and_(sa.not_(sa.or_(*differs)), c.c[FEATURE_VERSION] != stmts.feature_version)
+    return [sa.or_(d, only_version) for d in differs]
+
+
+def increment_statement(
+    stmts: FeatureStatements, expected: sa.FromClause, *, orphans: bool = True
+) -> sa.Select[Any]:
     """Every sample that is new, stale or orphaned, with a status column.
 
     ``expected`` must have the id columns and the per-field provenance columns (and may have
-    the selected upstream columns).
+    the selected upstream columns). With ``orphans=False`` only the samples of ``expected`` are
+    classified (new or stale): for a few root samples added to many stored ones.
     """
     if stmts.expands:
         return expansion_increment(stmts, expected, STATUS)
     ids = list(stmts.spec.id_columns)
     current = stmts.current()
     if not stmts.backend.efficient_full_join:
-        return _increment_without_full_join(stmts, expected, current)
+        return _increment_without_full_join(stmts, expected, current, orphans=orphans)
     e, c = expected, current
     join = sa.and_(*(e.c[i] == c.c[i] for i in ids))
     prov = stmts.provenance_columns
@@ -48,16 +74,20 @@ def increment_statement(stmts: FeatureStatements, expected: sa.FromClause) -> sa
     outputs += [sa.case((is_orphaned, c.c[p]), else_=e.c[p]).label(p) for p in prov]
     outputs.append(row_provenance.label(PROVENANCE))
     outputs += [e.c[name].label(name) for name in stmts.selected_columns() if name in e.c]
+    outputs += [
+        sa.case((is_new, sa.true()), (is_orphaned, sa.null()), else_=flag).label(name)
+        for flag, name in zip(_changed_flags(stmts, e, c), changed_columns(stmts), strict=True)
+    ]
     outputs.append(status.label(STATUS))
     return (
         sa.select(*outputs)
-        .select_from(e.join(c, join, full=True))
+        .select_from(e.join(c, join, isouter=True, full=orphans))
         .where(sa.or_(is_new, is_orphaned, differs))
     )
 
 
 def _increment_without_full_join(
-    stmts: FeatureStatements, expected: sa.FromClause, current: sa.FromClause
+    stmts: FeatureStatements, expected: sa.FromClause, current: sa.FromClause, *, orphans: bool
 ) -> sa.Select[Any]:
     """The same answer as two LEFT JOINs, for engines that cannot index a FULL JOIN.
 
@@ -77,11 +107,19 @@ def _increment_without_full_join(
             *(e.c[p].label(p) for p in prov),
             stmts.hash([e.c[p] for p in prov]).label(PROVENANCE),
             *selected,
+            *(
+                sa.case((is_new, sa.true()), else_=flag).label(name)
+                for flag, name in zip(
+                    _changed_flags(stmts, e, c), changed_columns(stmts), strict=True
+                )
+            ),
             sa.case((is_new, "new"), else_="stale").label(STATUS),
         )
         .select_from(e.outerjoin(c, sa.and_(*(e.c[i] == c.c[i] for i in ids))))
         .where(sa.or_(is_new, stmts.differs(e, c)))
     )
+    if not orphans:
+        return expected_side
     keys = sa.select(*(e.c[i] for i in ids)).subquery("__mx_expected_keys")
     orphan_side = (
         sa.select(
@@ -89,6 +127,7 @@ def _increment_without_full_join(
             *(c.c[p].label(p) for p in prov),
             c.c[PROVENANCE].label(PROVENANCE),
             *(sa.null().label(str(s.key)) for s in selected),
+            *(sa.cast(sa.null(), sa.Boolean).label(name) for name in changed_columns(stmts)),
             sa.literal("orphaned").label(STATUS),
         )
         .select_from(c.outerjoin(keys, sa.and_(*(c.c[i] == keys.c[i] for i in ids))))

@@ -97,7 +97,19 @@ class StoreConnection:
                     yield conn
         else:
             assert self._engine is not None
-            with self._engine.begin() as conn:
+            with self.connect() as conn, conn.begin():
                 self.backend.prepare(conn)
                 self.backend.tune(conn)
                 yield conn
+
+    def connect(self) -> sa.Connection:
+        """A new connection of the engine, with connection errors the backend knows translated
+        (e.g. an embedded database file locked by another process)."""
+        assert self._engine is not None
+        try:
+            return self._engine.connect()
+        except sa.exc.DBAPIError as exc:
+            translated = self.backend.translate_error(exc)
+            if translated is None:
+                raise
+            raise translated from exc

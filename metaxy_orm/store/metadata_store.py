@@ -15,7 +15,12 @@ import polars as pl
 import sqlalchemy as sa
 
 from metaxy_orm._sql import data_ops
-from metaxy_orm._sql.increment import STATUS, increment_statement, status_counts_statement
+from metaxy_orm._sql.increment import (
+    STATUS,
+    changed_columns,
+    increment_statement,
+    status_counts_statement,
+)
 from metaxy_orm._sql.settings import hash_settings
 from metaxy_orm._sql.statements import FeatureStatements, feature_table
 from metaxy_orm.columns import CREATED_AT, DATA_VERSION, PROVENANCE
@@ -180,13 +185,16 @@ class MetadataStore:
         answer = increment_statement(
             stmts, stmts.expected() if samples is None else samples
         ).subquery("__mx_increment")
+        flags = set(changed_columns(stmts))
         columns = [c for c in answer.c if c.key != STATUS]
         # expansion: new and stale rows are per parent, without the child-only id columns
         child_only = set(stmts.spec.id_columns) - set(stmts.expected_ids)
 
         def part(status: str) -> sa.Select[Any]:
-            wanted = [c for c in columns if status == "orphaned" or c.key not in child_only]
-            return sa.select(*wanted).where(answer.c[STATUS] == status)
+            kept = [c for c in columns if status == "orphaned" or c.key not in child_only]
+            if status != "stale":  # only a stale sample has fields that did not change
+                kept = [c for c in kept if c.key not in flags]
+            return sa.select(*kept).where(answer.c[STATUS] == status)
 
         return LazyIncrement(new=part("new"), stale=part("stale"), orphaned=part("orphaned"))
 
@@ -213,7 +221,7 @@ class MetadataStore:
             settings=self.settings,
             feature_version=stmts.feature_version,
             snapshot_version=stmts.snapshot_version,
-            droppable=set(stmts.selected_columns()),
+            droppable={*stmts.selected_columns(), *changed_columns(stmts)},
         )
         batch = prepare_batch(frame, ctx, materialization_id=materialization_id, now=write_time())
         with self._db.begin() as conn:

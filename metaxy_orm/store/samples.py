@@ -6,6 +6,7 @@ import polars as pl
 
 from metaxy_orm._sql.increment import STATUS
 from metaxy_orm._sql.statements import FeatureStatements
+from metaxy_orm.columns import CHANGED_PREFIX
 from metaxy_orm.exceptions import InvalidRowsError
 from metaxy_orm.frames import polars_dtype
 from metaxy_orm.increment import Increment
@@ -53,13 +54,19 @@ def split_increment(
     keys = ids if expected_ids is None else expected_ids
     child_only = [c for c in ids if c not in keys]
 
+    flags = [c for c in answer.columns if c.startswith(CHANGED_PREFIX)]
+
     def part(status: str, with_extra: bool) -> pl.DataFrame:
         rows = answer.filter(pl.col(STATUS) == status).drop(STATUS)
+        if status != "stale":  # only a stale sample has fields that did not change
+            rows = rows.drop(flags)
         if status == "orphaned":
             return rows.sort(ids)
         rows = rows.drop(child_only)
         if with_extra and extra is not None and len(extra.columns) > len(keys):
             rows = rows.join(extra, on=keys, how="left")
+        if status == "stale":  # the flags last: stale = new's columns + flags
+            rows = rows.select([*(c for c in rows.columns if c not in flags), *flags])
         return rows.sort(keys)
 
     return Increment(

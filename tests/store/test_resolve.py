@@ -60,7 +60,10 @@ def test_first_run_everything_is_new(store: mx.MetadataStore, pipeline: VideoPip
     # extra sample columns are carried into `new`, ready to be written
     assert inc.new["path"].to_list() == samples.sort("sample_uid")["path"].to_list()
     # empty frames keep their columns
-    assert inc.stale.columns == inc.new.columns
+    assert inc.stale.columns == [
+        *inc.new.columns,
+        *(f"metaxy_changed__{f}" for f in ("audio", "frames")),
+    ]
     assert {"sample_uid", AUDIO, FRAMES, "metaxy_provenance"} <= set(inc.orphaned.columns)
     # downstream of an empty parent: nothing is expected yet
     for feature in (crop, face_detection, stt):

@@ -14,6 +14,7 @@ import polars as pl
 import sqlalchemy as sa
 
 from metaxy_orm._backends.base import Backend
+from metaxy_orm.exceptions import DatabaseLockedError, MetaxyError
 from metaxy_orm.frames import polars_schema
 
 __all__ = ["DuckDBBackend"]
@@ -29,6 +30,20 @@ class DuckDBBackend(Backend):
     # aggregate plans of "latest row per sample", and on 1M-row bulk loads they cost ~40% of
     # the insert time (bench/), so the latest-row index is not created there.
     uses_latest_index: ClassVar[bool] = False
+
+    def translate_error(self, error: sa.exc.DBAPIError) -> MetaxyError | None:
+        # DuckDB lets one process open a database file for writing: a second one gets an
+        # IOException about the file lock, naming the process that holds it.
+        import duckdb
+
+        if isinstance(error.orig, duckdb.IOException) and "lock" in str(error.orig).lower():
+            return DatabaseLockedError(
+                f"the DuckDB database is in use by another process ({error.orig}). DuckDB "
+                "allows one process per database file: stop the other process, serve every "
+                "request from one process (e.g. one uvicorn worker), or use PostgreSQL for "
+                "several processes"
+            )
+        return None
 
     def fetch_frame(self, conn: sa.Connection, stmt: sa.Select[Any]) -> pl.DataFrame:
         schema = polars_schema(list(stmt.selected_columns))

@@ -24,7 +24,9 @@ _CSV_SAFE = (pl.String, pl.Int64, pl.Int32, pl.Float64)
 
 
 def _psycopg(conn: sa.Connection) -> Any | None:
-    return conn.connection.driver_connection if conn.dialect.driver == "psycopg" else None
+    # psycopg's asyncio dialect also says driver "psycopg", but its connection is async.
+    sync = conn.dialect.driver == "psycopg" and not conn.dialect.is_async
+    return conn.connection.driver_connection if sync else None
 
 
 def _csv_ready(frame: pl.DataFrame) -> pl.DataFrame:

@@ -78,4 +78,6 @@ class SQLiteBackend(Backend):
     def prepare(self, conn: sa.Connection) -> None:
         # Also per operation: connections already pooled before the store existed (or a
         # Session's) never saw the "connect" event. Registering again is idempotent and cheap.
-        _register(conn.connection.driver_connection)
+        # The DBAPI connection (not the driver's): aiosqlite's adapter runs create_function
+        # synchronously, where the aiosqlite connection itself would return a coroutine.
+        _register(conn.connection.dbapi_connection)
