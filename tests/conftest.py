@@ -42,8 +42,16 @@ def selected_backends(config: pytest.Config) -> list[str]:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run each test taking ``backend`` once per selected test database.
+
+    ``@pytest.mark.only_backends("a", "b")`` limits a test to the backends a capability exists
+    on (an asyncio driver, say): it is not generated for the others, rather than skipped.
+    """
     if "backend" in metafunc.fixturenames:
         backends = selected_backends(metafunc.config)
+        only = metafunc.definition.get_closest_marker("only_backends")
+        if only is not None:
+            backends = [b for b in backends if b in only.args]
         metafunc.parametrize(
             "backend", [pytest.param(b, marks=getattr(pytest.mark, b)) for b in backends]
         )

@@ -17,9 +17,11 @@ from example_app.pipeline import define_video_pipeline
 ASYNC_DRIVERS = {"postgresql": "psycopg_async", "sqlite": "aiosqlite"}
 
 
+#: DuckDB has no asyncio driver: an async app uses the sync store from a thread there.
+pytestmark = pytest.mark.only_backends(*ASYNC_DRIVERS)
+
+
 def async_url(database_url: str, backend: str) -> str:
-    if backend not in ASYNC_DRIVERS:
-        pytest.skip(f"{backend} has no asyncio driver: use the sync store from a thread")
     url = sa.make_url(database_url)
     return url.set(
         drivername=f"{url.get_backend_name()}+{ASYNC_DRIVERS[backend]}"

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from metaxy_orm._backends.base import Backend
 from metaxy_orm._backends.sqlite.hashing import STRING_AGG_FUNCTION
+from metaxy_orm.exceptions import StoreError
 from metaxy_orm.hashing import SEPARATOR
 
 __all__ = ["SQLiteBackend"]
@@ -44,10 +45,31 @@ class _OrderedStringAgg:
         return SEPARATOR.join(value for _, value in self.members)
 
 
+def _create_aggregate(dbapi_connection: Any) -> None:
+    """Register the ordered string aggregate, also through SQLAlchemy's aiosqlite adapter.
+
+    The adapter forwards ``create_function`` to aiosqlite but has no ``create_aggregate``;
+    aiosqlite runs every call on its own thread (``_execute``), where ``sqlite3`` allows it.
+    """
+    if hasattr(dbapi_connection, "create_aggregate"):
+        dbapi_connection.create_aggregate(STRING_AGG_FUNCTION, -1, _OrderedStringAgg)
+        return
+    driver = getattr(dbapi_connection, "driver_connection", None)
+    raw = getattr(driver, "_conn", None)
+    if driver is None or raw is None or not hasattr(dbapi_connection, "await_"):
+        raise StoreError(
+            f"cannot register {STRING_AGG_FUNCTION}() on a {type(dbapi_connection).__name__} "
+            "connection: metaxy-orm needs a sqlite3 connection (pysqlite or aiosqlite)"
+        )
+    dbapi_connection.await_(
+        driver._execute(raw.create_aggregate, STRING_AGG_FUNCTION, -1, _OrderedStringAgg)
+    )
+
+
 def _register(dbapi_connection: Any) -> None:
     dbapi_connection.create_function("md5", 1, _md5, deterministic=True)
     dbapi_connection.create_function("sha256", 1, _sha256, deterministic=True)
-    dbapi_connection.create_aggregate(STRING_AGG_FUNCTION, -1, _OrderedStringAgg)
+    _create_aggregate(dbapi_connection)
 
 
 def _on_connect(dbapi_connection: Any, connection_record: Any) -> None:
