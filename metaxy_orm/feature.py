@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
-from sqlmodel.main import SQLModelMetaclass
+from sqlmodel.main import SQLModelMetaclass, Undefined, _get_sqlmodel_field_value
 
 from metaxy_orm._backends import capabilities_for, strictest_identifier_length
 from metaxy_orm.columns import CREATED_AT, DATA_VERSION, RESERVED_PREFIX, system_columns
@@ -141,6 +141,27 @@ def _table_args(spec: FeatureSpec, table_name: str, user_args: Any) -> tuple[Any
     )
 
 
+def _widen_numbers(fields: dict[str, Any], table: sa.Table) -> None:
+    """``int`` -> 64-bit ``BIGINT`` and ``float`` -> ``DOUBLE``, unless the user chose the type.
+
+    SQLModel maps them to ``INTEGER`` (32-bit on PostgreSQL and DuckDB) and ``FLOAT`` (32-bit
+    on DuckDB), which would silently narrow Python values; an explicit ``sa_type`` or
+    ``sa_column`` is the user's choice and is kept (``write`` then checks values against it).
+    """
+    for name, info in fields.items():
+        if name.startswith(RESERVED_PREFIX) or name not in table.c:
+            continue
+        if _get_sqlmodel_field_value(info, "sa_type", Undefined) is not Undefined:
+            continue
+        if isinstance(_get_sqlmodel_field_value(info, "sa_column", Undefined), sa.Column):
+            continue
+        column = table.c[name]
+        if type(column.type) is sa.Integer:
+            column.type = sa.BigInteger()
+        elif type(column.type) is sa.Float:
+            column.type = sa.Double()
+
+
 class FeatureMeta(SQLModelMetaclass):
     """Metaclass of :class:`Feature`: takes the ``spec=`` class keyword."""
 
@@ -190,6 +211,7 @@ class FeatureMeta(SQLModelMetaclass):
         # SQLModel builds the table in __init__; only once it exists is the feature complete.
         table = self.__dict__.get("__table__")
         if isinstance(table, sa.Table):
+            _widen_numbers(self.model_fields, table)
             for column in spec.id_columns:
                 table.c[column].nullable = False  # part of the primary key
         self.__metaxy_graph__.add_feature(self)  # type: ignore[attr-defined]

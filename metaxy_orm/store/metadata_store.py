@@ -195,7 +195,12 @@ class MetadataStore:
         ``metaxy_snapshot_version`` and ``metaxy_created_at``.
         """
         stmts = self._statements(feature)
-        frame = to_frame(rows, what=f"write to feature '{stmts.spec.key}'")
+        frame = to_frame(
+            rows,
+            what=f"write to feature '{stmts.spec.key}'",
+            columns={c.name: c.type for c in stmts.table.c},
+            ids=stmts.spec.id_columns,
+        )
         if frame.is_empty():
             return 0
         ctx = BatchContext(
@@ -205,6 +210,7 @@ class MetadataStore:
             feature_version=stmts.feature_version,
             snapshot_version=stmts.snapshot_version,
             droppable=set(stmts.selected_columns()),
+            backend=self.backend,
         )
         batch = prepare_batch(frame, ctx, materialization_id=materialization_id, now=write_time())
         with self._db.begin() as conn:

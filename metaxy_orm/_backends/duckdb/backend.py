@@ -29,6 +29,9 @@ class DuckDBBackend(Backend):
     # aggregate plans of "latest row per sample", and on 1M-row bulk loads they cost ~40% of
     # the insert time (bench/), so the latest-row index is not created there.
     uses_latest_index: ClassVar[bool] = False
+    # DuckDB's FLOAT is 4 bytes, and a NUMERIC without precision is DECIMAL(18, 3).
+    float_bits: ClassVar[int] = 32
+    plain_decimal: ClassVar[tuple[int, int] | None] = (18, 3)
 
     def fetch_frame(self, conn: sa.Connection, stmt: sa.Select[Any]) -> pl.DataFrame:
         schema = polars_schema(list(stmt.selected_columns))

@@ -38,11 +38,17 @@ def _csv_ready(frame: pl.DataFrame) -> pl.DataFrame:
             else:
                 text = value.dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%d %H:%M:%S%.6f+00")
             casts.append(text.alias(name))
+        elif dtype == pl.Binary:  # bytea's hex input form
+            value = pl.col(name)
+            casts.append((pl.lit("\\x") + value.bin.encode("hex")).alias(name))
     return frame.with_columns(casts) if casts else frame
 
 
 class PostgreSQLBackend(Backend):
     name: ClassVar[str] = "postgresql"
+    text_holds_nul: ClassVar[bool] = False
+    # A B-tree entry (here: the primary key) holds at most 2704 bytes (a third of a page).
+    max_index_key_bytes: ClassVar[int | None] = 2704
 
     def tune(self, conn: sa.Connection) -> None:
         # The latest-row sorts and the FULL JOIN of a resolve spill to disk with the default
