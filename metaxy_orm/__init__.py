@@ -22,7 +22,16 @@ from metaxy_orm.exceptions import (
     MetaxyError as MetaxyError,
 )
 from metaxy_orm.exceptions import (
+    MissingSchemaError as MissingSchemaError,
+)
+from metaxy_orm.exceptions import (
+    NotAFeatureError as NotAFeatureError,
+)
+from metaxy_orm.exceptions import (
     SnapshotError as SnapshotError,
+)
+from metaxy_orm.exceptions import (
+    StoreDatabaseError as StoreDatabaseError,
 )
 from metaxy_orm.exceptions import (
     StoreError as StoreError,

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import sqlalchemy.exc
+
 
 class MetaxyError(Exception):
     """Base class of every error raised by metaxy-orm."""
@@ -62,3 +64,40 @@ class StoreTargetError(StoreError, TypeError):
 
 class InvalidRowsError(StoreError, ValueError):
     """A batch given to ``write`` or ``resolve_update`` is malformed; nothing was written."""
+
+
+class NotAFeatureError(MetaxyError, TypeError):
+    """A store call was given something that is not a feature class."""
+
+
+class StoreDatabaseError(StoreError, sqlalchemy.exc.DBAPIError):
+    """The database refused or failed a store call.
+
+    The driver's error is chained (``__cause__``) and kept as ``orig``; the class also derives
+    from SQLAlchemy's ``DBAPIError``, so code that catches SQLAlchemy's errors keeps working.
+    ``feature`` and ``column`` name what the error is about (``column`` when known).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        orig: BaseException,
+        feature: str,
+        column: str | None = None,
+        statement: str | None = None,
+    ) -> None:
+        sqlalchemy.exc.DBAPIError.__init__(self, statement, None, orig)  # type: ignore[arg-type]
+        self.message = message
+        self.feature = feature
+        self.column = column
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __reduce__(self) -> str | tuple[object, ...]:
+        return (Exception.__new__, (type(self),), self.__dict__)
+
+
+class MissingSchemaError(StoreDatabaseError):
+    """A feature's table or one of its columns is missing: run the migrations."""

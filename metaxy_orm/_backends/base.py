@@ -56,6 +56,21 @@ class Backend:
     offline_hashing_refusal: ClassVar[str | None] = None
 
     @classmethod
+    def driver_errors(cls) -> tuple[type[Exception], ...]:
+        """Errors the driver raises where the backend bypasses SQLAlchemy (raw connections)."""
+        return ()
+
+    @classmethod
+    def is_missing_schema(cls, error: BaseException) -> bool:
+        """Whether a driver error says that a table or column does not exist."""
+        return False
+
+    @classmethod
+    def error_column(cls, error: BaseException) -> str | None:
+        """The column a driver error is about, where the driver reports it."""
+        return None
+
+    @classmethod
     def load_alembic_implementation(cls) -> None:
         """Import the Alembic ``DefaultImpl`` subclass this database needs, if Alembic lacks one."""
 

@@ -41,10 +41,25 @@ if TYPE_CHECKING:
 
 __all__ = [
     "backfill_statement",
+    "require_materialization_id",
     "cleanup_statement",
     "reconcile_statement",
     "undo_statement",
 ]
+
+
+def require_materialization_id(stmts: FeatureStatements, value: object, action: str) -> str:
+    """Refuse a missing or empty materialization id: it is what undoes (or selects) the rows.
+
+    ``None`` would compare as ``IS NULL`` and select every row an ordinary ``write`` made; an
+    empty or blank id cannot be told apart from a mistake.
+    """
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidRowsError(
+            f"{action} of feature '{stmts.spec.key}': materialization_id must be a non-empty "
+            f"string (e.g. a run id or the Alembic revision), got {value!r}; nothing was changed"
+        )
+    return value
 
 
 def _user_columns(stmts: FeatureStatements) -> list[str]:
@@ -99,6 +114,7 @@ def reconcile_statement(
     A per-field data version that the user had overridden (different from its provenance) is
     kept: reconciling asserts that the outputs did not change.
     """
+    require_materialization_id(stmts, materialization_id, "reconcile")
     ids = list(stmts.spec.id_columns)
     fields = _field_names(stmts)
     current = stmts.latest(stmts.feature, [c.name for c in stmts.table.c]).alias("__mx_current")
@@ -142,6 +158,7 @@ def backfill_statement(
     downstream feature the provenance is computed from the parents (samples without parents are
     skipped); a root feature's ``source`` must carry the ``metaxy_provenance__<field>`` columns.
     """
+    require_materialization_id(stmts, materialization_id, "backfill")
     spec = stmts.spec
     ids = list(spec.id_columns)
     fields = _field_names(stmts)
@@ -208,4 +225,5 @@ def cleanup_statement(stmts: FeatureStatements, *, keep_last: int = 1) -> sa.Del
 
 def undo_statement(stmts: FeatureStatements, materialization_id: str) -> sa.Delete:
     """Delete the rows one materialization wrote; the rows before it become latest again."""
+    require_materialization_id(stmts, materialization_id, "delete_materialization")
     return sa.delete(stmts.table).where(stmts.table.c[MATERIALIZATION_ID] == materialization_id)

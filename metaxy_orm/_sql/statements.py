@@ -22,7 +22,7 @@ from metaxy_orm.columns import (
     data_version_column,
     provenance_column,
 )
-from metaxy_orm.exceptions import FeatureSpecError
+from metaxy_orm.exceptions import FeatureSpecError, NotAFeatureError
 from metaxy_orm.hashing import HashAlgorithm, sql_hash_parts
 from metaxy_orm.versioning import DEFAULT_TRUNCATION, qualified_field_name
 
@@ -33,11 +33,26 @@ if TYPE_CHECKING:
     from metaxy_orm.graph import FeatureGraph
     from metaxy_orm.spec import FeatureDep, FeatureSpec
 
-__all__ = ["FeatureStatements", "feature_table", "statements_for_dialect"]
+__all__ = ["FeatureStatements", "feature_table", "require_feature", "statements_for_dialect"]
+
+
+def require_feature(feature: object) -> None:
+    """Refuse anything but a feature class, with an error that says what was given."""
+    from metaxy_orm.feature import Feature
+
+    if not (isinstance(feature, type) and issubclass(feature, Feature)):
+        given = feature.__name__ if isinstance(feature, type) else repr(feature)
+        raise NotAFeatureError(
+            f"expected a feature class (a subclass of mx.Feature defined with spec=...), "
+            f"got {given} ({type(feature).__name__}); pass the class itself, e.g. "
+            "store.read(Video)"
+        )
+    feature.feature_spec()  # a Feature subclass without spec= is refused by its own check
 
 
 def feature_table(feature: type[Feature]) -> sa.Table:
     """The table of a feature class, or a clear error for a feature without ``table=True``."""
+    require_feature(feature)
     table = getattr(feature, "__table__", None)
     if not isinstance(table, sa.Table):
         raise FeatureSpecError(

@@ -33,6 +33,23 @@ class DuckDBBackend(Backend):
     float_bits: ClassVar[int] = 32
     plain_decimal: ClassVar[tuple[int, int] | None] = (18, 3)
 
+    @classmethod
+    def driver_errors(cls) -> tuple[type[Exception], ...]:
+        import duckdb
+
+        return (duckdb.Error,)
+
+    @classmethod
+    def is_missing_schema(cls, error: BaseException) -> bool:
+        import duckdb
+
+        if isinstance(error, duckdb.CatalogException):
+            return True
+        text = str(error)
+        return isinstance(error, duckdb.BinderException) and (
+            "does not have a column" in text or "Referenced column" in text
+        )
+
     def fetch_frame(self, conn: sa.Connection, stmt: sa.Select[Any]) -> pl.DataFrame:
         schema = polars_schema(list(stmt.selected_columns))
         compiled = stmt.compile(dialect=conn.dialect)

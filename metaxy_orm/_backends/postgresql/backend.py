@@ -50,6 +50,25 @@ class PostgreSQLBackend(Backend):
     # A B-tree entry (here: the primary key) holds at most 2704 bytes (a third of a page).
     max_index_key_bytes: ClassVar[int | None] = 2704
 
+    @classmethod
+    def driver_errors(cls) -> tuple[type[Exception], ...]:
+        try:
+            import psycopg
+        except ImportError:  # pragma: no cover - another driver
+            return ()
+        return (psycopg.Error,)
+
+    @classmethod
+    def is_missing_schema(cls, error: BaseException) -> bool:
+        # undefined_table, undefined_column
+        return getattr(error, "sqlstate", None) in {"42P01", "42703"}
+
+    @classmethod
+    def error_column(cls, error: BaseException) -> str | None:
+        diag = getattr(error, "diag", None)
+        column = getattr(diag, "column_name", None)
+        return column if isinstance(column, str) else None
+
     def tune(self, conn: sa.Connection) -> None:
         # The latest-row sorts and the FULL JOIN of a resolve spill to disk with the default
         # 4MB at 100k rows already; SET LOCAL ends with the store's own transaction.

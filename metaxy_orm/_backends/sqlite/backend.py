@@ -42,6 +42,17 @@ class SQLiteBackend(Backend):
         "(`alembic upgrade`)"
     )
 
+    @classmethod
+    def driver_errors(cls) -> tuple[type[Exception], ...]:
+        import sqlite3
+
+        return (sqlite3.Error,)
+
+    @classmethod
+    def is_missing_schema(cls, error: BaseException) -> bool:
+        text = str(error)
+        return any(s in text for s in ("no such table", "no such column", "has no column named"))
+
     def attach(self, engine: sa.Engine) -> None:
         # New connections get the functions as they open, so that the selects of a lazy
         # increment also run on connections the store never touched.
