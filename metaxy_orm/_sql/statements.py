@@ -14,7 +14,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+import re
+
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from metaxy_orm.columns import (
     FEATURE_VERSION,
@@ -27,13 +31,72 @@ from metaxy_orm.hashing import HashAlgorithm, sql_hash_parts
 from metaxy_orm.versioning import DEFAULT_TRUNCATION, qualified_field_name
 
 if TYPE_CHECKING:
+    from sqlalchemy.sql.compiler import SQLCompiler
+
     from metaxy_orm._backends import Backend
     from metaxy_orm._sql.settings import HashSettings
     from metaxy_orm.feature import Feature
     from metaxy_orm.graph import FeatureGraph
     from metaxy_orm.spec import FeatureDep, FeatureSpec
 
-__all__ = ["FeatureStatements", "feature_table", "require_feature", "statements_for_dialect"]
+__all__ = [
+    "FeatureStatements",
+    "feature_table",
+    "require_feature",
+    "statements_for_dialect",
+    "TextFilter",
+    "text_filter",
+]
+
+
+#: A string literal of SQL ('' inside is a quote).
+_SQL_LITERAL = re.compile(r"'(?:[^']|'')*'")
+#: What SQLAlchemy takes for a bind marker when it renders positional parameters ("?").
+_BIND_MARKER = re.compile(r"%\([^)]+?\)s")
+
+
+class TextFilter(sa.sql.expression.ColumnElement[bool]):
+    """A filter given as SQL text, passed to the database as written.
+
+    Not :func:`sqlalchemy.text`, which takes ``:name`` for a bind parameter even inside a
+    string literal. The text is rendered in parentheses (an ``OR`` inside cannot escape), with
+    only the escaping the driver undoes itself (``%`` doubled for pyformat drivers). On drivers
+    with positional parameters SQLAlchemy would still take ``%(name)s`` for one of its own
+    markers, so a string literal that contains one is sent as a bound parameter of the same value.
+    """
+
+    __visit_name__ = "metaxy_text_filter"
+    inherit_cache = True
+    _traverse_internals = [("text", InternalTraversal.dp_string)]
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.type = sa.types.NullType()
+
+
+@compiles(TextFilter)
+def _compile_text_filter(element: TextFilter, compiler: SQLCompiler, **kw: Any) -> str:
+    text = element.text
+    if not compiler.positional or not _BIND_MARKER.search(text):
+        return f"({compiler.escape_literal_column(text)})"
+    out: list[str] = []
+    position = 0
+    for match in _SQL_LITERAL.finditer(text):
+        out.append(compiler.escape_literal_column(text[position : match.start()]))
+        literal = match.group(0)
+        if _BIND_MARKER.search(literal):
+            value = literal[1:-1].replace("''", "'")
+            out.append(compiler.process(sa.literal(value, sa.String()), **kw))
+        else:
+            out.append(compiler.escape_literal_column(literal))
+        position = match.end()
+    out.append(compiler.escape_literal_column(text[position:]))
+    return "(" + "".join(out) + ")"
+
+
+def text_filter(condition: str) -> sa.ColumnElement[bool]:
+    """The SQL condition of a text filter (see :class:`TextFilter`)."""
+    return TextFilter(condition)
 
 
 def require_feature(feature: object) -> None:
@@ -152,7 +215,7 @@ class FeatureStatements:
             )
         adapter = sa.sql.util.ClauseAdapter(latest)
         conditions = [
-            sa.text(f) if isinstance(f, str) else adapter.traverse(f) for f in dep.filters
+            text_filter(f) if isinstance(f, str) else adapter.traverse(f) for f in dep.filters
         ]
         return sa.select(latest).where(*conditions).subquery(f"__mx_p{index}")
 
