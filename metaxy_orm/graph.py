@@ -113,6 +113,15 @@ class FeatureGraph:
                     "features are joined one-to-one on the same id columns (aggregating or "
                     "expanding samples is not supported)"
                 )
+            parent_table = getattr(self._classes[dep.feature], "__table__", None)
+            columns = set(parent_table.c.keys()) if parent_table is not None else None
+            missing = [c for c in dep.select if columns is not None and c not in columns]
+            if missing:
+                raise FeatureSpecError(
+                    f"feature '{spec.key}': FeatureDep on '{dep.feature}' selects column(s) "
+                    f"{missing}, which '{dep.feature}' does not have "
+                    f"(its columns: {sorted(columns or ())})"
+                )
         for field in spec.fields:
             for fdep in field.deps or ():
                 parent = self._specs[fdep.feature]
