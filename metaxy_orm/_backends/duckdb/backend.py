@@ -18,6 +18,49 @@ from metaxy_orm.frames import polars_schema
 
 __all__ = ["DuckDBBackend"]
 
+#: Catalog type names whose reflection duckdb-engine loses (DOUBLE and FLOAT both come back as
+#: a plain FLOAT, JSON as a plain string), and the SQLAlchemy type each really is.
+_REFLECTED_TYPES: dict[str, Any] = {"DOUBLE": sa.Double, "FLOAT": sa.Float, "JSON": sa.JSON}
+
+
+def _catalog_types(inspector: sa.Inspector, table: sa.Table) -> dict[str, str]:
+    key = ("metaxy_orm.duckdb_catalog_types", table.name, table.schema)
+    cached: dict[str, str] | None = inspector.info_cache.get(key)
+    if cached is None:
+        query = sa.text(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_name = :table AND table_schema = coalesce(:schema, current_schema()) "
+            "AND table_catalog = current_database()"
+        )
+        params = {"table": table.name, "schema": table.schema}
+        bind = inspector.bind
+        if isinstance(bind, sa.Connection):
+            rows = bind.execute(query, params).all()
+        else:
+            with bind.connect() as conn:
+                rows = conn.execute(query, params).all()
+        cached = inspector.info_cache[key] = {str(n): str(t) for n, t in rows}
+    return cached
+
+
+@sa.event.listens_for(sa.Table, "column_reflect")
+def _restore_reflected_type(
+    inspector: sa.Inspector, table: sa.Table, column_info: dict[str, Any]
+) -> None:
+    """Give reflected DOUBLE, FLOAT and JSON columns their real type back.
+
+    Reflection (Alembic's autogenerate included) would otherwise see a DOUBLE column, which
+    is what a feature's ``float`` is, as a 32-bit FLOAT and report a type change on every
+    ``alembic check``; likewise every JSON column as text.
+    """
+    if inspector.dialect.name != "duckdb":
+        return
+    if not isinstance(column_info.get("type"), sa.Float | sa.String):
+        return
+    real = _REFLECTED_TYPES.get(_catalog_types(inspector, table).get(column_info["name"], ""))
+    if real is not None:
+        column_info["type"] = real()
+
 
 def _raw(conn: sa.Connection) -> Any:
     return conn.connection.driver_connection
