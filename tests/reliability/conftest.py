@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -69,3 +70,23 @@ def run_and_kill(script: str, args: list[str], delay: float) -> tuple[bool, str]
     rest, _ = proc.communicate(timeout=120)
     output = "".join(lines) + rest
     return killed and "done" not in output, output
+
+
+@pytest.fixture
+def postgres_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh schema on the PostgreSQL server, for tests that are about PostgreSQL alone."""
+    from tests.conftest import POSTGRES_URL, selected_backends
+
+    if "postgresql" not in selected_backends(request.config):
+        pytest.skip("PostgreSQL is not among the selected backends")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    url = sa.make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()
