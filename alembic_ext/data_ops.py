@@ -46,9 +46,9 @@ from alembic_ext.plugin import GRAPH_OPTION, PROGRESS_LOGGER, STORE_OPTION
 if TYPE_CHECKING:
     import sqlalchemy as sa
 
+    from metaxy_orm._sql.statements import FeatureStatements as ResolvePlan
     from metaxy_orm.feature import Feature
     from metaxy_orm.graph import FeatureGraph
-    from metaxy_orm._sql.statements import FeatureStatements as ResolvePlan
     from metaxy_orm.store import MetadataStore
 
 __all__ = [

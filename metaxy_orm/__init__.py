@@ -44,10 +44,10 @@ from metaxy_orm.graph import FeatureGraph as FeatureGraph
 from metaxy_orm.hashing import HashAlgorithm as HashAlgorithm
 from metaxy_orm.keys import FeatureKey as FeatureKey
 from metaxy_orm.keys import FieldKey as FieldKey
+from metaxy_orm.spec import NO_DEPS as NO_DEPS
 from metaxy_orm.spec import FeatureDep as FeatureDep
 from metaxy_orm.spec import FeatureSpec as FeatureSpec
 from metaxy_orm.spec import FieldDep as FieldDep
-from metaxy_orm.spec import NO_DEPS as NO_DEPS
 from metaxy_orm.spec import FieldSpec as FieldSpec
 
 __version__ = "0.1.0"

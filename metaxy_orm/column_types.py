@@ -23,7 +23,14 @@ from typing import Any, Literal
 import polars as pl
 import sqlalchemy as sa
 
-__all__ = ["DEFAULT_DECIMAL_SCALE", "ColumnType", "Kind", "describe", "frame_dtype"]
+__all__ = [
+    "DEFAULT_DECIMAL_SCALE",
+    "ColumnType",
+    "Kind",
+    "describe",
+    "enum_label",
+    "frame_dtype",
+]
 
 Kind = Literal[
     "int",
@@ -147,6 +154,11 @@ def _by_python_type(sa_type: sa.types.TypeEngine[Any]) -> ColumnType:
             bits = 64 if kind == "int" else None
             return ColumnType(kind, bits=bits)  # type: ignore[arg-type]
     return ColumnType("other")
+
+
+def enum_label(enum_type: sa.Enum, value: Any) -> str:
+    """The label SQLAlchemy stores for an enum member or label (``LookupError`` if neither)."""
+    return str(enum_type._db_value_for_elem(value))  # type: ignore[no-untyped-call]
 
 
 def frame_dtype(column: ColumnType) -> pl.DataType:

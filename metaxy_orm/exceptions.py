@@ -87,7 +87,7 @@ class StoreDatabaseError(StoreError, sqlalchemy.exc.DBAPIError):
         column: str | None = None,
         statement: str | None = None,
     ) -> None:
-        sqlalchemy.exc.DBAPIError.__init__(self, statement, None, orig)  # type: ignore[arg-type]
+        sqlalchemy.exc.DBAPIError.__init__(self, statement, None, orig)
         self.message = message
         self.feature = feature
         self.column = column

@@ -14,8 +14,9 @@ import hashlib
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import sqlalchemy as sa
+from pydantic_core import PydanticUndefined as Undefined
 from sqlmodel import Field, SQLModel
-from sqlmodel.main import SQLModelMetaclass, Undefined, _get_sqlmodel_field_value
+from sqlmodel.main import SQLModelMetaclass, _get_sqlmodel_field_value
 
 from metaxy_orm._backends import capabilities_for, strictest_identifier_length
 from metaxy_orm.column_types import describe

@@ -21,7 +21,7 @@ import polars as pl
 import sqlalchemy as sa
 from pydantic import BaseModel
 
-from metaxy_orm.column_types import ColumnType, describe, frame_dtype
+from metaxy_orm.column_types import ColumnType, describe, enum_label, frame_dtype
 from metaxy_orm.exceptions import InvalidRowsError
 
 __all__ = [
@@ -60,7 +60,7 @@ def python_to_frame_value(sa_type: sa.types.TypeEngine[Any]) -> Callable[[Any], 
     if column.kind == "enum":
         enum_type = column.enum_type
         assert enum_type is not None
-        return lambda value: str(enum_type._db_value_for_elem(value))
+        return lambda value: str(enum_label(enum_type, value))
     return None
 
 
@@ -79,7 +79,7 @@ def json_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
 
-class _Refused(Exception):
+class _RefusedValueError(Exception):
     """A value that a column cannot hold; ``reason`` says why."""
 
     def __init__(self, reason: str) -> None:
@@ -88,16 +88,18 @@ class _Refused(Exception):
 
 
 def _int(value: Any) -> Any:
-    if isinstance(value, int) and not isinstance(value, bool) and not (
-        _INT64[0] <= value <= _INT64[1]
+    if (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and not (_INT64[0] <= value <= _INT64[1])
     ):
-        raise _Refused(f"{value} does not fit a 64-bit integer")
+        raise _RefusedValueError(f"{value} does not fit a 64-bit integer")
     return value
 
 
 def _decimal(value: Any) -> Any:
     if isinstance(value, decimal.Decimal) and not value.is_finite():
-        raise _Refused(f"{value} is not a finite decimal")
+        raise _RefusedValueError(f"{value} is not a finite decimal")
     return value
 
 
@@ -107,7 +109,7 @@ def _uuid(value: Any) -> Any:
     try:
         return str(value if isinstance(value, uuid.UUID) else uuid.UUID(str(value)))
     except ValueError:
-        raise _Refused(f"{value!r} is not a UUID") from None
+        raise _RefusedValueError(f"{value!r} is not a UUID") from None
 
 
 def _json(value: Any) -> Any:
@@ -116,7 +118,7 @@ def _json(value: Any) -> Any:
     try:
         return json_text(value)
     except (TypeError, ValueError) as exc:
-        raise _Refused(f"the value is not JSON ({exc})") from None
+        raise _RefusedValueError(f"the value is not JSON ({exc})") from None
 
 
 def _enum(column: ColumnType) -> Callable[[Any], Any]:
@@ -127,9 +129,9 @@ def _enum(column: ColumnType) -> Callable[[Any], Any]:
         if value is None:
             return None
         try:
-            return str(enum_type._db_value_for_elem(value))
+            return str(enum_label(enum_type, value))
         except LookupError:
-            raise _Refused(f"{value!r} is not one of {list(column.labels)}") from None
+            raise _RefusedValueError(f"{value!r} is not one of {list(column.labels)}") from None
 
     return convert
 
@@ -140,12 +142,12 @@ def _datetime(column: ColumnType) -> Callable[[Any], Any]:
             return value
         aware = value.utcoffset() is not None
         if column.timezone and not aware:
-            raise _Refused(
+            raise _RefusedValueError(
                 f"{value} is naive and the column is zone-aware: give a time zone "
                 "(e.g. datetime.now(timezone.utc))"
             )
         if not column.timezone and aware:
-            raise _Refused(
+            raise _RefusedValueError(
                 f"{value} has a time zone and the column stores naive datetimes: convert it "
                 "to the naive wall time you mean, or declare the column zone-aware"
             )
@@ -191,7 +193,7 @@ def _records_frame(
                 for i, value in enumerate(values):
                     try:
                         values[i] = convert(value)
-                    except _Refused as exc:
+                    except _RefusedValueError as exc:
                         sample = ", ".join(f"{c}={records[i].get(c)!r}" for c in ids)
                         raise InvalidRowsError(
                             f"{what}: column '{name}' cannot hold the value of sample "

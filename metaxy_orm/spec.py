@@ -19,8 +19,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_CODE_VERSION",
-    "NO_DEPS",
     "DEFAULT_FIELD_KEY",
+    "NO_DEPS",
     "FeatureDep",
     "FeatureRef",
     "FeatureSpec",
@@ -148,7 +148,7 @@ class FieldSpec:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: ``deps`` is None for the default mapping, ``[]`` for ``NO_DEPS``."""
-        deps = [] if self.independent else None
+        deps: list[dict[str, Any]] | None = [] if self.independent else None
         if self.deps is not None:
             deps = [d.to_dict() for d in self.deps]
         return {"key": str(self.key), "code_version": self.code_version, "deps": deps}

@@ -25,7 +25,9 @@ def _video() -> type[mx.Feature]:
 
 
 def _int_id_downstream(video: type[mx.Feature]) -> None:
-    class Bad(mx.Feature, table=True, spec=mx.FeatureSpec(key="bad", id_columns=["uid"], deps=[video])):
+    class Bad(
+        mx.Feature, table=True, spec=mx.FeatureSpec(key="bad", id_columns=["uid"], deps=[video])
+    ):
         uid: int
 
 
@@ -54,7 +56,9 @@ def _reserved_table_name(video: type[mx.Feature]) -> None:
 
 def _reserved_table_by_key(video: type[mx.Feature]) -> None:
     class Bad(
-        mx.Feature, table=True, spec=mx.FeatureSpec(key="metaxy_graph_snapshots", id_columns=["uid"])
+        mx.Feature,
+        table=True,
+        spec=mx.FeatureSpec(key="metaxy_graph_snapshots", id_columns=["uid"]),
     ):
         uid: str
 

@@ -41,9 +41,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "backfill_statement",
-    "require_materialization_id",
     "cleanup_statement",
     "reconcile_statement",
+    "require_materialization_id",
     "undo_statement",
 ]
 

@@ -11,10 +11,9 @@ latest rows, joined on the id columns (``VERSIONING.md``)::
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
-
-import re
 
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
@@ -41,10 +40,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FeatureStatements",
+    "TextFilter",
     "feature_table",
     "require_feature",
     "statements_for_dialect",
-    "TextFilter",
     "text_filter",
 ]
 
@@ -71,26 +70,30 @@ class TextFilter(sa.sql.expression.ColumnElement[bool]):
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.type = sa.types.NullType()
+        self.type = sa.types.NullType()  # type: ignore[assignment]  # no "= 1" on SQLite
+
+
+def _escape(compiler: SQLCompiler, text: str) -> str:
+    return str(compiler.escape_literal_column(text))  # type: ignore[no-untyped-call]
 
 
 @compiles(TextFilter)
 def _compile_text_filter(element: TextFilter, compiler: SQLCompiler, **kw: Any) -> str:
     text = element.text
     if not compiler.positional or not _BIND_MARKER.search(text):
-        return f"({compiler.escape_literal_column(text)})"
+        return f"({_escape(compiler, text)})"
     out: list[str] = []
     position = 0
     for match in _SQL_LITERAL.finditer(text):
-        out.append(compiler.escape_literal_column(text[position : match.start()]))
+        out.append(_escape(compiler, text[position : match.start()]))
         literal = match.group(0)
         if _BIND_MARKER.search(literal):
             value = literal[1:-1].replace("''", "'")
             out.append(compiler.process(sa.literal(value, sa.String()), **kw))
         else:
-            out.append(compiler.escape_literal_column(literal))
+            out.append(_escape(compiler, literal))
         position = match.end()
-    out.append(compiler.escape_literal_column(text[position:]))
+    out.append(_escape(compiler, text[position:]))
     return "(" + "".join(out) + ")"
 
 

@@ -26,8 +26,8 @@ from metaxy_orm.columns import (
     provenance_column,
 )
 from metaxy_orm.exceptions import InvalidRowsError
-from metaxy_orm.store.values import cast_column, check_key_size
 from metaxy_orm.hashing import polars_hash_parts
+from metaxy_orm.store.values import cast_column, check_key_size
 
 if TYPE_CHECKING:
     from metaxy_orm._backends import Backend

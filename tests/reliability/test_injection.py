@@ -40,9 +40,7 @@ def _define() -> type[mx.Feature]:
 
 
 def _rows(tag: str) -> list[dict[str, Any]]:
-    return [
-        {"uid": p, PROVENANCE: p, EVIL_COLUMN: p + tag} for p in PAYLOADS
-    ]
+    return [{"uid": p, PROVENANCE: p, EVIL_COLUMN: p + tag} for p in PAYLOADS]
 
 
 def test_names_and_values_are_data(engine: sa.Engine, canary: sa.Table) -> None:

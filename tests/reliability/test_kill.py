@@ -122,7 +122,7 @@ def test_kill_during_migration_then_rerun(
     store = mx.MetadataStore(engine)
     store.write(stage, _rows(N_MIGRATION))
 
-    killed, output = run_and_kill(BACKFILL, [database_url], delay=0.05)
+    _, output = run_and_kill(BACKFILL, [database_url], delay=0.05)
     rows, samples = _count(engine, "big")
     assert rows in (0, N_MIGRATION), f"{rows} of {N_MIGRATION} rows after kill -9\n{output}"
     assert samples == rows

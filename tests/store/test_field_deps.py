@@ -54,9 +54,7 @@ def test_field_deps_spellings(
     graph = down.feature_graph()
     assert [f"{p}.{f}" for p, f in graph.parent_fields(down, "summary")] == parents
     reference = from_specs(graph.specs.values())
-    assert down.field_versions() == {
-        "summary": reference.field_version("down", "summary", 8)
-    }
+    assert down.field_versions() == {"summary": reference.field_version("down", "summary", 8)}
     assert down.feature_version() == reference.feature_version("down", 8)
 
     create_tables(engine)
@@ -67,7 +65,10 @@ def test_field_deps_spellings(
     bare_store.write(up, samples)
     inc = bare_store.resolve_update(down)
     values = {
-        (r["uid"],): {"audio": r["metaxy_provenance__audio"], "frames": r["metaxy_provenance__frames"]}
+        (r["uid"],): {
+            "audio": r["metaxy_provenance__audio"],
+            "frames": r["metaxy_provenance__frames"],
+        }
         for r in samples.iter_rows(named=True)
     }
     expected = reference.expected_provenance("down", {"up": values}, "md5", 8)

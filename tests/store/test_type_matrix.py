@@ -36,7 +36,7 @@ class Color(enum.Enum):
     GREEN = "g"
 
 
-class Size(str, enum.Enum):
+class Size(str, enum.Enum):  # noqa: UP042 - the (str, Enum) form users write
     SMALL = "s"
     LARGE = "l"
 
@@ -82,7 +82,7 @@ CASES: dict[str, Case] = {
         refused={"duckdb": {1, 2}},
     ),
     "bool": Case(bool, [True, False]),
-    "str": Case(str, ["", "plain", UNICODE, LONG_TEXT, "it's \"q\" ;--\n\t\\"]),
+    "str": Case(str, ["", "plain", UNICODE, LONG_TEXT, 'it\'s "q" ;--\n\t\\']),
     # PostgreSQL text cannot hold NUL
     "str_nul": Case(str, ["a\x00b"], refused={"postgresql": {0}}),
     "str_max_length": Case(
@@ -91,13 +91,16 @@ CASES: dict[str, Case] = {
     "bytes": Case(bytes, [b"", b"\x00", bytes(range(256)), b"\xff" * 100_000]),
     "decimal": Case(
         Decimal,
-        [Decimal("1.23"), Decimal("-99999999.99"), Decimal("0.00"), Decimal("1.234")]
-        + [Decimal("123456789.00"), Decimal("NaN")],
+        [
+            *(Decimal("1.23"), Decimal("-99999999.99"), Decimal("0.00")),
+            *(Decimal("1.234"), Decimal("123456789.00"), Decimal("NaN")),
+        ],
         {"max_digits": 10, "decimal_places": 2},
         refused={"*": {3, 4, 5}},
     ),
     "date": Case(
-        dt.date, [dt.date(1, 1, 1), dt.date(9999, 12, 31), dt.date(1970, 1, 1), dt.date(2024, 2, 29)]
+        dt.date,
+        [dt.date(1, 1, 1), dt.date(9999, 12, 31), dt.date(1970, 1, 1), dt.date(2024, 2, 29)],
     ),
     "datetime_aware": Case(
         dt.datetime,
