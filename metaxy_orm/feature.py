@@ -121,6 +121,10 @@ def _check_table_name(spec: FeatureSpec, table_name: str, class_dict: dict[str, 
             "which metaxy-orm reserves for its own tables (e.g. metaxy_graph_snapshots); "
             "use another key or __tablename__"
         )
+    args = class_dict.get("__table_args__")
+    options = args if isinstance(args, dict) else (args[-1] if args else None)
+    if isinstance(options, dict) and options.get("extend_existing"):
+        return  # the user asked to redefine the table
     metadata = class_dict.get("metadata") or SQLModel.metadata
     if isinstance(metadata, sa.MetaData) and table_name in metadata.tables:
         raise FeatureSpecError(
