@@ -179,8 +179,10 @@ def backfill_statement(
                 f"{where}: '{spec.key}' is a root feature and the source lacks {lacking}"
             )
         expected, joined = src, src
+    # The feature's latest rows, LEFT JOINed (one per sample): a correlated NOT EXISTS over
+    # them was re-evaluated per source row on PostgreSQL (150 s for a 50k-row re-run).
     current = stmts.current()
-    present = sa.and_(*(current.c[i] == src.c[i] for i in ids))
+    joined = joined.outerjoin(current, sa.and_(*(current.c[i] == src.c[i] for i in ids)))
     provenance = [expected.c[provenance_column(f)] for f in fields]
     data_versions = [
         sa.func.coalesce(src.c[data_version_column(f)], expected.c[provenance_column(f)])
@@ -199,9 +201,12 @@ def backfill_statement(
         materialization_id=materialization_id,
         created_at=created_at,
     )
-    differs = stmts.differs(expected, current)
-    up_to_date = sa.select(sa.literal(1)).where(present, sa.not_(differs)).exists()
-    select = sa.select(*outputs).select_from(joined).where(sa.not_(up_to_date))
+    absent = current.c[ids[0]].is_(None)
+    select = (
+        sa.select(*outputs)
+        .select_from(joined)
+        .where(sa.or_(absent, stmts.differs(expected, current)))
+    )
     return sa.insert(stmts.table).from_select([str(o.key) for o in outputs], select)
 
 

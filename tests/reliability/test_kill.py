@@ -45,7 +45,13 @@ WRITE = (
 url, n = sys.argv[1], int(sys.argv[2])
 store = mx.MetadataStore(url)
 frame = rows(n)
-print("ready", flush=True)
+insert = store.backend.bulk_insert
+
+def announced(conn, table, batch):  # "ready" once the checks are done and the insert starts
+    print("ready", flush=True)
+    return insert(conn, table, batch)
+
+store.backend.bulk_insert = announced
 store.write(Big, frame)
 print("done", flush=True)
 """
@@ -55,10 +61,16 @@ BACKFILL = (
     DEFINE
     + """
 url = sys.argv[1]
-store = mx.MetadataStore(url)
+engine = sa.create_engine(url)
+store = mx.MetadataStore(engine)
 staging = sa.table("staging", sa.column("uid"), sa.column("metaxy_provenance__default"),
                    sa.column("payload"))
-print("ready", flush=True)
+
+@sa.event.listens_for(engine, "before_cursor_execute")
+def announce(conn, cursor, statement, parameters, context, executemany):
+    if statement.lstrip().upper().startswith("INSERT"):  # the migration's statement starts
+        print("ready", flush=True)
+
 store.backfill(Big, sa.select(staging).subquery(), materialization_id="rev-0002")
 print("done", flush=True)
 """
@@ -97,7 +109,9 @@ def test_kill_during_write_keeps_all_or_nothing(
 ) -> None:
     _big()
     SQLModel.metadata.create_all(engine)
-    killed, output = run_and_kill(WRITE, [database_url, str(N)], delay=0.3)
+    engine.dispose()  # DuckDB: one process at a time holds the file
+    killed, output = run_and_kill(WRITE, [database_url, str(N)], delay=0.1)
+    assert "Traceback" not in output, output
     rows, samples = _count(engine, "big")
     assert rows in (0, N), f"{rows} of {N} rows after kill -9\n{output}"
     assert samples == rows
@@ -121,8 +135,10 @@ def test_kill_during_migration_then_rerun(
     SQLModel.metadata.create_all(engine)
     store = mx.MetadataStore(engine)
     store.write(stage, _rows(N_MIGRATION))
+    engine.dispose()  # DuckDB: one process at a time holds the file
 
     _, output = run_and_kill(BACKFILL, [database_url], delay=0.05)
+    assert "Traceback" not in output, output
     rows, samples = _count(engine, "big")
     assert rows in (0, N_MIGRATION), f"{rows} of {N_MIGRATION} rows after kill -9\n{output}"
     assert samples == rows
