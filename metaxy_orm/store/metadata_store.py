@@ -155,7 +155,13 @@ class MetadataStore:
             with self._transaction("resolve_update", stmts) as conn:
                 answer = self.backend.fetch_frame(conn, increment_statement(stmts, expected))
             return split_increment(answer, extra=None, ids=list(spec.id_columns))
-        frame = check_root_samples(stmts, to_frame(samples, what=f"resolve_update('{spec.key}')"))
+        rows = to_frame(
+            samples,
+            what=f"resolve_update('{spec.key}')",
+            columns={c: stmts.table.c[c].type for c in spec.id_columns},
+            ids=spec.id_columns,
+        )
+        frame = check_root_samples(stmts, rows)
         keys = frame.select([*spec.id_columns, *stmts.provenance_columns])
         types = {c: stmts.table.c[c].type for c in spec.id_columns} | {
             c: sa.String() for c in stmts.provenance_columns
