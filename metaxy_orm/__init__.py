@@ -28,6 +28,9 @@ from metaxy_orm.exceptions import (
     MetaxyError as MetaxyError,
 )
 from metaxy_orm.exceptions import (
+    NotAFeatureError as NotAFeatureError,
+)
+from metaxy_orm.exceptions import (
     SnapshotError as SnapshotError,
 )
 from metaxy_orm.exceptions import (
@@ -43,6 +46,7 @@ from metaxy_orm.keys import FeatureKey as FeatureKey
 from metaxy_orm.keys import FieldKey as FieldKey
 from metaxy_orm.lineage import LineageRelationship as LineageRelationship
 from metaxy_orm.lineage import LineageRelationshipType as LineageRelationshipType
+from metaxy_orm.spec import NO_DEPS as NO_DEPS
 from metaxy_orm.spec import FeatureDep as FeatureDep
 from metaxy_orm.spec import FeatureSpec as FeatureSpec
 from metaxy_orm.spec import FieldDep as FieldDep
@@ -55,3 +59,5 @@ from metaxy_orm.latest import latest as latest
 from metaxy_orm.store import AsyncMetadataStore as AsyncMetadataStore
 from metaxy_orm.store import FeatureStatus as FeatureStatus
 from metaxy_orm.store import MetadataStore as MetadataStore
+from metaxy_orm.store.errors import MissingSchemaError as MissingSchemaError
+from metaxy_orm.store.errors import StoreDatabaseError as StoreDatabaseError

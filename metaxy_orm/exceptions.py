@@ -109,3 +109,7 @@ class MigrationArgumentError(MigrationError, TypeError):
 
 class ConfigError(MetaxyError, ValueError):
     """A setting is missing or invalid; the message names the source to fix."""
+
+
+class NotAFeatureError(MetaxyError, TypeError):
+    """A store call was given something that is not a feature class."""

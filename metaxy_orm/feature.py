@@ -13,11 +13,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import sqlalchemy as sa
+from pydantic_core import PydanticUndefined as Undefined
 from sqlmodel import Field, SQLModel
-from sqlmodel.main import SQLModelMetaclass
+from sqlmodel.main import SQLModelMetaclass, _get_sqlmodel_field_value
 
 from metaxy_orm._backends import capabilities_for, strictest_identifier_length
 from metaxy_orm._backends.identifiers import latest_index_name, shorten_identifier
+from metaxy_orm.column_types import describe
 from metaxy_orm.columns import CREATED_AT, DATA_VERSION, RESERVED_PREFIX, system_columns
 from metaxy_orm.exceptions import FeatureSpecError
 from metaxy_orm.graph import FeatureGraph
@@ -98,6 +100,72 @@ def _check_identifiers(spec: FeatureSpec, table_name: str) -> None:
             )
 
 
+def _check_table_name(spec: FeatureSpec, table_name: str, class_dict: dict[str, Any]) -> None:
+    """Refuse a table name metaxy-orm reserves, or one another table already has."""
+    if table_name.startswith(RESERVED_PREFIX):
+        raise FeatureSpecError(
+            f"feature '{spec.key}': table name '{table_name}' starts with '{RESERVED_PREFIX}', "
+            "which metaxy-orm reserves for its own tables (e.g. metaxy_graph_snapshots); "
+            "use another key or __tablename__"
+        )
+    args = class_dict.get("__table_args__")
+    options = args if isinstance(args, dict) else (args[-1] if args else None)
+    if isinstance(options, dict) and options.get("extend_existing"):
+        return  # the user asked to redefine the table
+    metadata = class_dict.get("metadata") or SQLModel.metadata
+    if isinstance(metadata, sa.MetaData) and table_name in metadata.tables:
+        raise FeatureSpecError(
+            f"feature '{spec.key}': table name '{table_name}' is already used by another table "
+            "of the same metadata; use another key or __tablename__"
+        )
+
+
+def _check_built_table(spec: FeatureSpec, table: sa.Table, graph: FeatureGraph) -> None:
+    """Checks that need the columns as SQLAlchemy built them (``sa_column`` names included)."""
+    where = f"feature '{spec.key}'"
+    system = {c.name for c in system_columns(spec.field_keys)}
+    for column in table.c:
+        if column.name.startswith(RESERVED_PREFIX) and column.name not in system:
+            raise FeatureSpecError(
+                f"{where}: column '{column.name}' clashes with the system columns; names "
+                f"starting with '{RESERVED_PREFIX}' are reserved for metaxy-orm (however the "
+                "column is declared, sa_column=... included). Rename the column."
+            )
+    prefixes: dict[bytes, str] = {}
+    for column in table.c:
+        raw = column.name.encode()
+        if len(raw) > _MAX_IDENTIFIER:
+            other = prefixes.get(raw[:_MAX_IDENTIFIER])
+            clash = f"; it would collide with column '{other}'" if other else ""
+            raise FeatureSpecError(
+                f"{where}: column name '{column.name}' is longer than {_MAX_IDENTIFIER} bytes, "
+                f"which some supported databases truncate{clash}. "
+                "Use a shorter name."
+            )
+        prefixes[raw[:_MAX_IDENTIFIER]] = column.name
+    for dep in spec.deps:
+        parent = graph.get_feature(dep.feature)
+        parent_table = getattr(parent, "__table__", None)
+        if not isinstance(parent_table, sa.Table):
+            continue
+        for name in (c for c in spec.id_columns if c in parent_table.c):
+            mine, theirs = describe(table.c[name].type), describe(parent_table.c[name].type)
+            if mine.kind != theirs.kind:
+                raise FeatureSpecError(
+                    f"{where}: id column '{name}' is {table.c[name].type} here but "
+                    f"{parent_table.c[name].type} in upstream feature '{dep.feature}'; the "
+                    "features are joined on it, so declare it with the same type in both"
+                )
+
+
+def _discard(cls: type, table: sa.Table) -> None:
+    """Undo what SQLModel registered for a class that is then refused."""
+    table.metadata.remove(table)
+    registry = getattr(cls, "_sa_registry", None)
+    if registry is not None:
+        registry._dispose_cls(cls)
+
+
 def _inject_system_columns(spec: FeatureSpec, class_dict: dict[str, Any]) -> None:
     annotations = dict(class_dict.get("__annotations__", {}))
     for column in system_columns(spec.field_keys):
@@ -126,6 +194,27 @@ def _table_args(spec: FeatureSpec, table_name: str, user_args: Any) -> tuple[Any
         f"feature '{spec.key}': __table_args__ must be a tuple or a dict, "
         f"got {type(user_args).__name__}"
     )
+
+
+def _widen_numbers(fields: dict[str, Any], table: sa.Table) -> None:
+    """``int`` -> 64-bit ``BIGINT`` and ``float`` -> ``DOUBLE``, unless the user chose the type.
+
+    SQLModel maps them to ``INTEGER`` (32-bit on PostgreSQL and DuckDB) and ``FLOAT`` (32-bit
+    on DuckDB), which would silently narrow Python values; an explicit ``sa_type`` or
+    ``sa_column`` is the user's choice and is kept (``write`` then checks values against it).
+    """
+    for name, info in fields.items():
+        if name.startswith(RESERVED_PREFIX) or name not in table.c:
+            continue
+        if _get_sqlmodel_field_value(info, "sa_type", Undefined) is not Undefined:
+            continue
+        if isinstance(_get_sqlmodel_field_value(info, "sa_column", Undefined), sa.Column):
+            continue
+        column = table.c[name]
+        if type(column.type) is sa.Integer:
+            column.type = sa.BigInteger()
+        elif type(column.type) is sa.Float:
+            column.type = sa.Double()
 
 
 class FeatureMeta(SQLModelMetaclass):
@@ -159,6 +248,7 @@ class FeatureMeta(SQLModelMetaclass):
                 spec, table_name, class_dict.get("__table_args__")
             )
             _check_identifiers(spec, table_name)
+            _check_table_name(spec, table_name, class_dict)
             _inject_system_columns(spec, class_dict)
         return super().__new__(mcls, name, bases, class_dict, **kwargs)
 
@@ -177,6 +267,12 @@ class FeatureMeta(SQLModelMetaclass):
         # SQLModel builds the table in __init__; only once it exists is the feature complete.
         table = self.__dict__.get("__table__")
         if isinstance(table, sa.Table):
+            try:
+                _check_built_table(spec, table, self.__metaxy_graph__)  # type: ignore[attr-defined]
+            except FeatureSpecError:
+                _discard(self, table)
+                raise
+            _widen_numbers(self.model_fields, table)
             for column in spec.id_columns:
                 table.c[column].nullable = False  # part of the primary key
         self.__metaxy_graph__.add_feature(self)  # type: ignore[attr-defined]

@@ -109,6 +109,15 @@ class FeatureGraph:
                     f"feature '{spec.key}': upstream feature '{dep.feature}' is not defined in "
                     f"this graph; define the upstream feature first.{hint}"
                 )
+            parent_table = getattr(self._classes[dep.feature], "__table__", None)
+            columns = set(parent_table.c.keys()) if parent_table is not None else None
+            missing = [c for c in dep.select if columns is not None and c not in columns]
+            if missing:
+                raise FeatureSpecError(
+                    f"feature '{spec.key}': FeatureDep on '{dep.feature}' selects column(s) "
+                    f"{missing}, which '{dep.feature}' does not have "
+                    f"(its columns: {sorted(columns or ())})"
+                )
             check_lineage(spec, dep, parent)
         expected_key(spec)  # every dependency keys the expected rows on the same columns
         for field in spec.fields:

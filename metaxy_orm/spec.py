@@ -21,11 +21,13 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_CODE_VERSION",
     "DEFAULT_FIELD_KEY",
+    "NO_DEPS",
     "FeatureDep",
     "FeatureRef",
     "FeatureSpec",
     "FieldDep",
     "FieldSpec",
+    "NoDeps",
     "to_feature_key",
 ]
 
@@ -79,23 +81,47 @@ class FieldDep:
         return f"FieldDep(feature={str(self.feature)!r}, fields={self.to_dict()['fields']!r})"
 
 
+class NoDeps:
+    """The type of :data:`NO_DEPS` (one instance)."""
+
+    __slots__ = ()
+    _instance: NoDeps | None = None
+
+    def __new__(cls) -> NoDeps:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "NO_DEPS"
+
+
+#: ``FieldSpec(key, deps=NO_DEPS)``: the field depends on no upstream field at all (its version
+#: changes only with its own code version). Not the same as ``deps=[]``, which, as in Metaxy,
+#: means "no explicit deps" and gets the default mapping.
+NO_DEPS = NoDeps()
+
+
 class FieldSpec:
     """A logical part of a feature's output, with its own code version and dependencies.
 
-    ``deps=None`` uses the default mapping: for each upstream feature, its field with the same
-    key if it has one, otherwise all of its fields.
+    ``deps=None`` (or ``deps=[]``, as in Metaxy) uses the default mapping: for each upstream
+    feature, its field with the same key if it has one, otherwise all of its fields.
+    ``deps=NO_DEPS`` makes a field that depends on no upstream field.
     """
 
-    __slots__ = ("code_version", "deps", "key")
+    __slots__ = ("code_version", "deps", "independent", "key")
     key: FieldKey
     code_version: str
     deps: tuple[FieldDep, ...] | None
+    #: True for ``deps=NO_DEPS``: no upstream field feeds this one.
+    independent: bool
 
     def __init__(
         self,
         key: FieldKeyLike,
         code_version: str | int = DEFAULT_CODE_VERSION,
-        deps: Sequence[FieldDep] | None = None,
+        deps: Sequence[FieldDep] | NoDeps | None = None,
     ) -> None:
         self.key = FieldKey(key)
         if not isinstance(code_version, str | int) or isinstance(code_version, bool):
@@ -104,16 +130,28 @@ class FieldSpec:
                 f"got {type(code_version).__name__}"
             )
         self.code_version = str(code_version)
+        self.independent = isinstance(deps, NoDeps)
+        if isinstance(deps, NoDeps):
+            deps = None
         if deps is not None:
+            if isinstance(deps, FieldDep | str) or not isinstance(deps, Sequence):
+                raise FeatureSpecError(
+                    f"field '{self.key}': deps must be a list of FieldDep objects, None, or "
+                    f"NO_DEPS, got {deps!r}"
+                )
             for dep in deps:
                 if not isinstance(dep, FieldDep):
                     raise FeatureSpecError(
                         f"field '{self.key}': deps must hold FieldDep objects, got {dep!r}"
                     )
-        self.deps = None if deps is None else tuple(deps)
+        # An empty list is "no explicit deps", as in the reference system (VERSIONING.md).
+        self.deps = tuple(deps) if deps else None
 
     def to_dict(self) -> dict[str, Any]:
-        deps = None if self.deps is None else [d.to_dict() for d in self.deps]
+        """JSON-ready: ``deps`` is None for the default mapping, ``[]`` for ``NO_DEPS``."""
+        deps: list[dict[str, Any]] | None = [] if self.independent else None
+        if self.deps is not None:
+            deps = [d.to_dict() for d in self.deps]
         return {"key": str(self.key), "code_version": self.code_version, "deps": deps}
 
     def __repr__(self) -> str:

@@ -51,10 +51,13 @@ def parent_fields(
 ) -> list[tuple[FeatureKey, FieldKey]]:
     """The upstream fields one field depends on, sorted by their qualified name.
 
-    Explicit ``FieldSpec.deps`` name them; otherwise each upstream feature contributes its field
-    with the same key if it has one, or all its fields.
+    Explicit ``FieldSpec.deps`` name them (``NO_DEPS``: none); otherwise, ``deps=[]``
+    included, each upstream feature contributes its field with the same key if it has one, or
+    all its fields.
     """
     found: set[tuple[FeatureKey, FieldKey]] = set()
+    if field.independent:
+        return []
     if field.deps is not None:
         for fdep in field.deps:
             parent = specs[fdep.feature]

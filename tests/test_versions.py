@@ -254,7 +254,8 @@ def test_explicit_field_deps_override_the_default(graph: mx.FeatureGraph) -> Non
             fields=[
                 mx.FieldSpec(key="audio", deps=[mx.FieldDep(feature=Video, fields=["frames"])]),
                 mx.FieldSpec(key="frames", deps=[mx.FieldDep(feature=Video)]),
-                mx.FieldSpec(key="static", deps=[]),
+                mx.FieldSpec(key="static", deps=mx.NO_DEPS),
+                mx.FieldSpec(key="empty", deps=[]),
             ],
         ),
     ):
@@ -267,6 +268,11 @@ def test_explicit_field_deps_override_the_default(graph: mx.FeatureGraph) -> Non
         (key("video"), k("frames")),
     ]
     assert graph.parent_fields(Crop, "static") == []
+    # deps=[] is "no explicit deps" (the reference system's reading): the default mapping
+    assert graph.parent_fields(Crop, "empty") == [
+        (key("video"), k("audio")),
+        (key("video"), k("frames")),
+    ]
     ref: dict[str, RefFeature] = {
         "video": RefFeature(
             fields={"audio": ("__metaxy_initial__", None), "frames": ("__metaxy_initial__", None)}
@@ -277,6 +283,7 @@ def test_explicit_field_deps_override_the_default(graph: mx.FeatureGraph) -> Non
                 "audio": ("__metaxy_initial__", ("video.frames",)),
                 "frames": ("__metaxy_initial__", ("video.audio", "video.frames")),
                 "static": ("__metaxy_initial__", ()),
+                "empty": ("__metaxy_initial__", None),
             },
         ),
     }

@@ -16,9 +16,10 @@ from typing import Any, ClassVar
 import polars as pl
 import sqlalchemy as sa
 
+from metaxy_orm.column_types import describe
 from metaxy_orm.columns import newest_first
 from metaxy_orm.exceptions import MetaxyError
-from metaxy_orm.frames import polars_schema
+from metaxy_orm.frames import polars_schema, python_to_frame_value, storage_type
 from metaxy_orm.hashing import SQL_ALGORITHMS, HashAlgorithm
 
 __all__ = ["Backend"]
@@ -37,9 +38,40 @@ class Backend:
     uses_latest_index: ClassVar[bool] = True
     #: The longest identifier (table, column, constraint name) the database keeps, in bytes.
     max_identifier_length: ClassVar[int] = 63
+    # -- what column values survive a round trip (checked by ``write`` before any insert) --
+    #: Width in bits of a plain ``FLOAT`` (``sa.Float()`` without precision).
+    float_bits: ClassVar[int] = 64
+    #: Whether a float column keeps NaN (SQLite stores NULL instead).
+    stores_nan: ClassVar[bool] = True
+    #: Whether a float column keeps the sign of -0.0.
+    keeps_negative_zero: ClassVar[bool] = True
+    #: Whether text columns hold the NUL character.
+    text_holds_nul: ClassVar[bool] = True
+    #: (precision, scale) of a ``Numeric`` declared without them (``None``: unbounded).
+    plain_decimal: ClassVar[tuple[int, int] | None] = None
+    #: Whether ``Numeric`` values are kept as 64-bit floats (SQLite's NUMERIC affinity).
+    decimals_as_double: ClassVar[bool] = False
+    #: Largest primary-key entry (id values, data version, write time) the index takes, in
+    #: bytes (``None``: no limit that ids could reach).
+    max_index_key_bytes: ClassVar[int | None] = None
     #: Whether a migration script run offline (``alembic upgrade --sql``) can compute hashes:
     #: ``None`` where it can, else why not and what to do instead.
     offline_hashing_refusal: ClassVar[str | None] = None
+
+    @classmethod
+    def driver_errors(cls) -> tuple[type[Exception], ...]:
+        """Errors the driver raises where the backend bypasses SQLAlchemy (raw connections)."""
+        return ()
+
+    @classmethod
+    def is_missing_schema(cls, error: BaseException) -> bool:
+        """Whether a driver error says that a table or column does not exist."""
+        return False
+
+    @classmethod
+    def error_column(cls, error: BaseException) -> str | None:
+        """The column a driver error is about, where the driver reports it."""
+        return None
 
     @classmethod
     def load_alembic_implementation(cls) -> None:
@@ -103,15 +135,44 @@ class Backend:
 
     def fetch_frame(self, conn: sa.Connection, stmt: sa.Select[Any]) -> pl.DataFrame:
         """Run a select and return its rows as a Polars frame with the select's dtypes."""
-        schema = polars_schema(list(stmt.selected_columns))
+        columns = list(stmt.selected_columns)
+        schema = polars_schema(columns)
         result = conn.execute(stmt)
         rows = result.fetchall()
+        converters = {
+            i: convert
+            for i, c in enumerate(columns)
+            if (convert := python_to_frame_value(c.type)) is not None
+        }
+        if converters and rows:
+            data = [list(r) for r in rows]
+            for row in data:
+                for i, convert in converters.items():
+                    if row[i] is not None:
+                        row[i] = convert(row[i])
+            return pl.DataFrame(data, schema=schema, orient="row")
         return pl.DataFrame(rows, schema=schema, orient="row")
 
     def bulk_insert(self, conn: sa.Connection, table: sa.Table, frame: pl.DataFrame) -> None:
-        """Append every row of ``frame`` (columns named as in ``table``) in one statement."""
-        if frame.height:
-            conn.execute(sa.insert(table), frame.to_dicts())
+        """Append every row of ``frame`` (columns named as in ``table``) in one statement.
+
+        Frame forms go in as the column types' bind processors expect them: JSON text as text
+        (not encoded twice), UUID text as ``uuid.UUID``.
+        """
+        if not frame.height:
+            return
+        rows = frame.to_dicts()
+        for name in frame.columns:
+            if describe(table.c[name].type).kind == "uuid":
+                for row in rows:
+                    if row[name] is not None:
+                        row[name] = uuid.UUID(row[name])
+        target = sa.table(
+            table.name,
+            *(sa.column(c, storage_type(table.c[c].type)) for c in frame.columns),
+            schema=table.schema,
+        )
+        conn.execute(sa.insert(target), rows)
 
     def upload(
         self, conn: sa.Connection, frame: pl.DataFrame, types: dict[str, Any]

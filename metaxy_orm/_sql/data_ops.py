@@ -43,8 +43,23 @@ __all__ = [
     "backfill_statement",
     "cleanup_statement",
     "reconcile_statement",
+    "require_materialization_id",
     "undo_statement",
 ]
+
+
+def require_materialization_id(stmts: FeatureStatements, value: object, action: str) -> str:
+    """Refuse a missing or empty materialization id: it is what undoes (or selects) the rows.
+
+    ``None`` would compare as ``IS NULL`` and select every row an ordinary ``write`` made; an
+    empty or blank id cannot be told apart from a mistake.
+    """
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidRowsError(
+            f"{action} of feature '{stmts.spec.key}': materialization_id must be a non-empty "
+            f"string (e.g. a run id or the Alembic revision), got {value!r}; nothing was changed"
+        )
+    return value
 
 
 def _user_columns(stmts: FeatureStatements) -> list[str]:
@@ -99,6 +114,7 @@ def reconcile_statement(
     A per-field data version that the user had overridden (different from its provenance) is
     kept: reconciling asserts that the outputs did not change.
     """
+    require_materialization_id(stmts, materialization_id, "reconcile")
     ids = list(stmts.spec.id_columns)
     fields = _field_names(stmts)
     current = stmts.latest(stmts.feature, [c.name for c in stmts.table.c]).alias("__mx_current")
@@ -143,6 +159,7 @@ def backfill_statement(
     downstream feature the provenance is computed from the parents (samples without parents are
     skipped); a root feature's ``source`` must carry the ``metaxy_provenance__<field>`` columns.
     """
+    require_materialization_id(stmts, materialization_id, "backfill")
     spec = stmts.spec
     ids = list(spec.id_columns)
     fields = _field_names(stmts)
@@ -164,8 +181,10 @@ def backfill_statement(
                 f"{where}: '{spec.key}' is a root feature and the source lacks {lacking}"
             )
         expected, joined = src, src
+    # The feature's latest rows, LEFT JOINed (one per sample): a correlated NOT EXISTS over
+    # them was re-evaluated per source row on PostgreSQL (150 s for a 50k-row re-run).
     current = stmts.current()
-    present = sa.and_(*(current.c[i] == src.c[i] for i in ids))
+    joined = joined.outerjoin(current, sa.and_(*(current.c[i] == src.c[i] for i in ids)))
     provenance = [expected.c[provenance_column(f)] for f in fields]
     data_versions = [
         sa.func.coalesce(src.c[data_version_column(f)], expected.c[provenance_column(f)])
@@ -184,9 +203,12 @@ def backfill_statement(
         materialization_id=materialization_id,
         created_at=created_at,
     )
-    differs = stmts.differs(expected, current)
-    up_to_date = sa.select(sa.literal(1)).where(present, sa.not_(differs)).exists()
-    select = sa.select(*outputs).select_from(joined).where(sa.not_(up_to_date))
+    absent = current.c[ids[0]].is_(None)
+    select = (
+        sa.select(*outputs)
+        .select_from(joined)
+        .where(sa.or_(absent, stmts.differs(expected, current)))
+    )
     return sa.insert(stmts.table).from_select([str(o.key) for o in outputs], select)
 
 
@@ -210,4 +232,5 @@ def cleanup_statement(stmts: FeatureStatements, *, keep_last: int = 1) -> sa.Del
 
 def undo_statement(stmts: FeatureStatements, materialization_id: str) -> sa.Delete:
     """Delete the rows one materialization wrote; the rows before it become latest again."""
+    require_materialization_id(stmts, materialization_id, "delete_materialization")
     return sa.delete(stmts.table).where(stmts.table.c[MATERIALIZATION_ID] == materialization_id)

@@ -11,10 +11,13 @@ latest rows, joined on the id columns (``VERSIONING.md``)::
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from metaxy_orm._sql.lineage import lineage_sql
 from metaxy_orm.columns import (
@@ -23,23 +26,101 @@ from metaxy_orm.columns import (
     data_version_column,
     provenance_column,
 )
-from metaxy_orm.exceptions import FeatureSpecError
+from metaxy_orm.exceptions import FeatureSpecError, NotAFeatureError
 from metaxy_orm.hashing import HashAlgorithm, sql_hash_parts
 from metaxy_orm.lineage import expected_key
 from metaxy_orm.versioning import DEFAULT_TRUNCATION, qualified_field_name
 
 if TYPE_CHECKING:
+    from sqlalchemy.sql.compiler import SQLCompiler
+
     from metaxy_orm._backends import Backend
     from metaxy_orm._sql.settings import HashSettings
     from metaxy_orm.feature import Feature
     from metaxy_orm.graph import FeatureGraph
     from metaxy_orm.spec import FeatureDep, FeatureSpec
 
-__all__ = ["FeatureStatements", "feature_table", "statements_for_dialect"]
+__all__ = [
+    "FeatureStatements",
+    "TextFilter",
+    "feature_table",
+    "require_feature",
+    "statements_for_dialect",
+    "text_filter",
+]
+
+
+#: A string literal of SQL ('' inside is a quote).
+_SQL_LITERAL = re.compile(r"'(?:[^']|'')*'")
+#: What SQLAlchemy takes for a bind marker when it renders positional parameters ("?").
+_BIND_MARKER = re.compile(r"%\([^)]+?\)s")
+
+
+class TextFilter(sa.sql.expression.ColumnElement[bool]):
+    """A filter given as SQL text, passed to the database as written.
+
+    Not :func:`sqlalchemy.text`, which takes ``:name`` for a bind parameter even inside a
+    string literal. The text is rendered in parentheses (an ``OR`` inside cannot escape), with
+    only the escaping the driver undoes itself (``%`` doubled for pyformat drivers). On drivers
+    with positional parameters SQLAlchemy would still take ``%(name)s`` for one of its own
+    markers, so a string literal that contains one is sent as a bound parameter of the same value.
+    """
+
+    __visit_name__ = "metaxy_text_filter"
+    inherit_cache = True
+    _traverse_internals = [("text", InternalTraversal.dp_string)]
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.type = sa.types.NullType()  # type: ignore[assignment]  # no "= 1" on SQLite
+
+
+def _escape(compiler: SQLCompiler, text: str) -> str:
+    return str(compiler.escape_literal_column(text))  # type: ignore[no-untyped-call]
+
+
+@compiles(TextFilter)
+def _compile_text_filter(element: TextFilter, compiler: SQLCompiler, **kw: Any) -> str:
+    text = element.text
+    if not compiler.positional or not _BIND_MARKER.search(text):
+        return f"({_escape(compiler, text)})"
+    out: list[str] = []
+    position = 0
+    for match in _SQL_LITERAL.finditer(text):
+        out.append(_escape(compiler, text[position : match.start()]))
+        literal = match.group(0)
+        if _BIND_MARKER.search(literal):
+            value = literal[1:-1].replace("''", "'")
+            out.append(compiler.process(sa.literal(value, sa.String()), **kw))
+        else:
+            out.append(_escape(compiler, literal))
+        position = match.end()
+    out.append(_escape(compiler, text[position:]))
+    return "(" + "".join(out) + ")"
+
+
+def text_filter(condition: str) -> sa.ColumnElement[bool]:
+    """The SQL condition of a text filter (see :class:`TextFilter`)."""
+    return TextFilter(condition)
+
+
+def require_feature(feature: object) -> None:
+    """Refuse anything but a feature class, with an error that says what was given."""
+    from metaxy_orm.feature import Feature
+
+    if not (isinstance(feature, type) and issubclass(feature, Feature)):
+        given = feature.__name__ if isinstance(feature, type) else repr(feature)
+        raise NotAFeatureError(
+            f"expected a feature class (a subclass of mx.Feature defined with spec=...), "
+            f"got {given} ({type(feature).__name__}); pass the class itself, e.g. "
+            "store.read(Video)"
+        )
+    feature.feature_spec()  # a Feature subclass without spec= is refused by its own check
 
 
 def feature_table(feature: type[Feature]) -> sa.Table:
     """The table of a feature class, or a clear error for a feature without ``table=True``."""
+    require_feature(feature)
     table = getattr(feature, "__table__", None)
     if not isinstance(table, sa.Table):
         raise FeatureSpecError(
@@ -149,7 +230,7 @@ class FeatureStatements:
             )
         adapter = sa.sql.util.ClauseAdapter(latest)
         conditions = [
-            sa.text(f) if isinstance(f, str) else adapter.traverse(f) for f in dep.filters
+            text_filter(f) if isinstance(f, str) else adapter.traverse(f) for f in dep.filters
         ]
         filtered = sa.select(latest).where(*conditions).subquery(f"__mx_p{index}")
         return strategy.parent_rows(self, dep, parent_spec, filtered, index)

@@ -7,7 +7,7 @@ feature and the column or sample at fault, before a single row reaches the datab
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
@@ -26,10 +26,11 @@ from metaxy_orm.columns import (
     provenance_column,
 )
 from metaxy_orm.exceptions import InvalidRowsError
-from metaxy_orm.frames import polars_dtype
 from metaxy_orm.hashing import polars_hash_parts
+from metaxy_orm.store.values import cast_column, check_key_size
 
 if TYPE_CHECKING:
+    from metaxy_orm._backends import Backend
     from metaxy_orm._sql.settings import HashSettings
     from metaxy_orm.spec import FeatureSpec
 
@@ -56,7 +57,9 @@ class BatchContext:
         feature_version: str,
         snapshot_version: str,
         droppable: set[str],
+        backend: Backend | None = None,
     ) -> None:
+        self.backend = backend
         self.spec = spec
         self.table = table
         self.settings = settings
@@ -82,27 +85,21 @@ def check_not_null(frame: pl.DataFrame, columns: list[str], fail: Fail) -> None:
 
 
 def cast_to_table(
-    frame: pl.DataFrame, table: sa.Table, columns: list[str], fail: Fail
+    frame: pl.DataFrame,
+    table: sa.Table,
+    columns: list[str],
+    fail: Fail,
+    *,
+    backend: Backend | None = None,
+    ids: Sequence[str] = (),
 ) -> pl.DataFrame:
-    """Cast columns to the dtypes of the table's columns, refusing any lossy conversion."""
-    casts = []
+    """Cast columns to their frame dtypes, refusing any value that would not survive exactly.
+
+    What "exactly" takes on each column type and backend is :mod:`.values`' job.
+    """
     for name in columns:
-        dtype, target = frame.schema[name], polars_dtype(table.c[name].type)
-        if isinstance(target, pl.Object) or dtype == target:
-            continue
-        try:
-            frame.select(pl.col(name).cast(target, strict=True))
-        except (pl.exceptions.InvalidOperationError, pl.exceptions.ComputeError) as exc:
-            raise fail(f"column '{name}' must hold {target} values, got {dtype}: {exc}") from None
-        if target.is_integer() and dtype.is_float():
-            lossy = frame.filter(pl.col(name) != pl.col(name).floor())
-            if lossy.height:
-                raise fail(
-                    f"column '{name}' must hold integers, got {lossy.height} fractional "
-                    f"value(s) (e.g. {lossy[name][0]})"
-                )
-        casts.append(pl.col(name).cast(target))
-    return frame.with_columns(casts) if casts else frame
+        frame = cast_column(frame, table, name, fail, backend=backend, ids=ids)
+    return frame
 
 
 def check_one_row_per_sample(frame: pl.DataFrame, ids: list[str], fail: Fail) -> None:
@@ -190,8 +187,10 @@ def prepare_batch(
     """Validate a batch and add every system column; returns the frame to insert."""
     frame = _check_columns(frame, ctx)
     to_cast = [c for c in frame.columns if c not in _STORE_FILLED]
-    frame = cast_to_table(frame, ctx.table, to_cast, ctx.error)
-    check_one_row_per_sample(frame, list(ctx.spec.id_columns), ctx.error)
+    ids = list(ctx.spec.id_columns)
+    frame = cast_to_table(frame, ctx.table, to_cast, ctx.error, backend=ctx.backend, ids=ids)
+    check_key_size(frame, ids, ctx.backend, ctx.error)
+    check_one_row_per_sample(frame, ids, ctx.error)
     frame = _fill_defaults(frame, ctx)
 
     provenance = [pl.col(provenance_column(f)) for f in ctx.fields]

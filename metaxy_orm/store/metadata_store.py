@@ -22,7 +22,7 @@ from metaxy_orm._sql.increment import (
     status_counts_statement,
 )
 from metaxy_orm._sql.settings import hash_settings
-from metaxy_orm._sql.statements import FeatureStatements, feature_table
+from metaxy_orm._sql.statements import FeatureStatements, require_feature
 from metaxy_orm.columns import CREATED_AT, DATA_VERSION, PROVENANCE
 from metaxy_orm.exceptions import InvalidRowsError
 from metaxy_orm.frames import Rows, to_frame
@@ -30,12 +30,14 @@ from metaxy_orm.hashing import HashAlgorithm
 from metaxy_orm.increment import Increment, LazyIncrement
 from metaxy_orm.store.batch import BatchContext, prepare_batch
 from metaxy_orm.store.connection import StoreConnection, Target
+from metaxy_orm.store.errors import translated_errors
 from metaxy_orm.store.samples import check_root_samples, split_increment
 from metaxy_orm.store.status import FeatureStatus
 from metaxy_orm.versioning import DEFAULT_TRUNCATION
 from metaxy_orm.write_time import write_time
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from types import TracebackType
 
     from metaxy_orm._backends import Backend
@@ -92,7 +94,15 @@ class MetadataStore:
         self.close()
 
     def _statements(self, feature: type[Feature]) -> FeatureStatements:
+        require_feature(feature)
         return FeatureStatements(feature, feature.feature_graph(), self.backend, self.settings)
+
+    @contextlib.contextmanager
+    def _transaction(self, action: str, stmts: FeatureStatements) -> Iterator[sa.Connection]:
+        """A transaction whose database errors become metaxy-orm errors naming the feature."""
+        key = str(stmts.spec.key)
+        with translated_errors(self.backend, action, key, stmts.table), self._db.begin() as conn:
+            yield conn
 
     # -- resolve_update --------------------------------------------------------------------
 
@@ -148,7 +158,7 @@ class MetadataStore:
             return self._resolve_lazy(stmts, samples)
         if samples is None or isinstance(samples, sa.FromClause):
             expected = stmts.expected() if samples is None else samples
-            with self._db.begin() as conn:
+            with self._transaction("resolve_update", stmts) as conn:
                 answer = self.backend.fetch_frame(conn, increment_statement(stmts, expected))
             return split_increment(
                 answer,
@@ -156,12 +166,18 @@ class MetadataStore:
                 ids=list(spec.id_columns),
                 expected_ids=list(stmts.expected_ids),
             )
-        frame = check_root_samples(stmts, to_frame(samples, what=f"resolve_update('{spec.key}')"))
+        rows = to_frame(
+            samples,
+            what=f"resolve_update('{spec.key}')",
+            columns={c: stmts.table.c[c].type for c in spec.id_columns},
+            ids=spec.id_columns,
+        )
+        frame = check_root_samples(stmts, rows)
         keys = frame.select([*spec.id_columns, *stmts.provenance_columns])
         types = {c: stmts.table.c[c].type for c in spec.id_columns} | {
             c: sa.String() for c in stmts.provenance_columns
         }
-        with self._db.begin() as conn:
+        with self._transaction("resolve_update", stmts) as conn:
             uploaded = self.backend.upload(conn, keys, types)
             try:
                 answer = self.backend.fetch_frame(conn, increment_statement(stmts, uploaded))
@@ -212,7 +228,12 @@ class MetadataStore:
         ``metaxy_snapshot_version`` and ``metaxy_created_at``.
         """
         stmts = self._statements(feature)
-        frame = to_frame(rows, what=f"write to feature '{stmts.spec.key}'")
+        frame = to_frame(
+            rows,
+            what=f"write to feature '{stmts.spec.key}'",
+            columns={c.name: c.type for c in stmts.table.c},
+            ids=stmts.spec.id_columns,
+        )
         if frame.is_empty():
             return 0
         ctx = BatchContext(
@@ -222,16 +243,19 @@ class MetadataStore:
             feature_version=stmts.feature_version,
             snapshot_version=stmts.snapshot_version,
             droppable={*stmts.selected_columns(), *changed_columns(stmts)},
+            backend=self.backend,
         )
         batch = prepare_batch(frame, ctx, materialization_id=materialization_id, now=write_time())
-        with self._db.begin() as conn:
+        with self._transaction("write", stmts) as conn:
             self.backend.bulk_insert(conn, stmts.table, batch)
         return batch.height
 
     # -- data operations (what the Alembic extension runs) --------------------------------
 
-    def _execute_count(self, statement: sa.Executable) -> int:
-        with self._db.begin() as conn:
+    def _execute_count(
+        self, action: str, stmts: FeatureStatements, statement: sa.Executable
+    ) -> int:
+        with self._transaction(action, stmts) as conn:
             # rowcount of INSERT ... SELECT is only kept when asked for (SQLAlchemy 2.0.28+)
             result = conn.execute(statement.execution_options(preserve_rowcount=True))
             return int(result.rowcount)
@@ -251,7 +275,7 @@ class MetadataStore:
             materialization_id=materialization_id,
             created_at=write_time(),
         )
-        return self._execute_count(statement)
+        return self._execute_count("reconcile", stmts, statement)
 
     def backfill(
         self,
@@ -273,21 +297,23 @@ class MetadataStore:
             materialization_id=materialization_id,
             created_at=write_time(),
         )
-        return self._execute_count(statement)
+        return self._execute_count("backfill", stmts, statement)
 
     def cleanup(self, feature: type[Feature], *, keep_last: int = 1) -> int:
         """Delete rows that are not among the ``keep_last`` newest of their sample.
 
         This cannot be undone. Returns the number of rows deleted.
         """
+        stmts = self._statements(feature)
         return self._execute_count(
-            data_ops.cleanup_statement(self._statements(feature), keep_last=keep_last)
+            "cleanup", stmts, data_ops.cleanup_statement(stmts, keep_last=keep_last)
         )
 
     def delete_materialization(self, feature: type[Feature], materialization_id: str) -> int:
         """Delete the rows written under ``materialization_id`` (undoes reconcile/backfill)."""
+        stmts = self._statements(feature)
         return self._execute_count(
-            data_ops.undo_statement(self._statements(feature), materialization_id)
+            "delete_materialization", stmts, data_ops.undo_statement(stmts, materialization_id)
         )
 
     # -- status ----------------------------------------------------------------------------
@@ -322,10 +348,10 @@ class MetadataStore:
                 sa.select(sa.func.count()).select_from(table).scalar_subquery(),
                 sa.select(sa.func.count()).select_from(samples).scalar_subquery(),
             )
-            with self._db.begin() as conn:
+            with self._transaction("status", stmts) as conn:
                 rows, sample_count = conn.execute(query).one()
             return FeatureStatus(key, int(rows), int(sample_count), None, None, None, True)
-        with self._db.begin() as conn:
+        with self._transaction("status", stmts) as conn:
             counts = {
                 str(what): int(n)
                 for what, n in conn.execute(status_counts_statement(stmts, stmts.expected()))
@@ -344,8 +370,9 @@ class MetadataStore:
 
     def read(self, feature: type[Feature], *, history: bool = False) -> pl.DataFrame:
         """The latest row per sample (every row with ``history=True``), sorted by id."""
-        table = feature_table(feature)
-        ids = list(feature.feature_spec().id_columns)
+        stmts = self._statements(feature)
+        table = stmts.table
+        ids = list(stmts.spec.id_columns)
         if history:
             # oldest first: the reverse of the latest-row order
             stmt = sa.select(*table.c).order_by(
@@ -354,7 +381,7 @@ class MetadataStore:
         else:
             latest = self.backend.latest_rows(table, ids, list(table.c)).subquery()
             stmt = sa.select(*latest.c).order_by(*(latest.c[c] for c in ids))
-        with self._db.begin() as conn:
+        with self._transaction("read", stmts) as conn:
             return self.backend.fetch_frame(conn, stmt)
 
     def __repr__(self) -> str:

@@ -48,7 +48,7 @@ def upgrade() -> None:
     op.create_table(
         "face_detection",
         sa.Column("sample_uid", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("num_faces", sa.Integer(), nullable=True),
+        sa.Column("num_faces", sa.BigInteger(), nullable=True),
         sa.Column("metaxy_provenance__faces", sa.String(), nullable=True),
         sa.Column("metaxy_data_version__faces", sa.String(), nullable=True),
         sa.Column("metaxy_provenance", sa.String(), nullable=False),
@@ -90,7 +90,7 @@ def upgrade() -> None:
         "video",
         sa.Column("sample_uid", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("path", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
-        sa.Column("duration_s", sa.Float(), nullable=True),
+        sa.Column("duration_s", sa.Double(), nullable=True),
         sa.Column("metaxy_provenance__audio", sa.String(), nullable=True),
         sa.Column("metaxy_provenance__frames", sa.String(), nullable=True),
         sa.Column("metaxy_data_version__audio", sa.String(), nullable=True),

@@ -74,11 +74,16 @@ class RefDep:
 
 @dataclass(frozen=True)
 class RefField:
-    """A field; ``deps=None`` is the default mapping, otherwise ``(feature, fields or None)``."""
+    """A field; ``deps=None`` is the default mapping, otherwise ``(feature, fields or None)``.
+
+    An empty ``deps`` is "no explicit deps" (the default mapping), as in the reference system
+    (VERSIONING.md); ``independent=True`` is a field fed by no upstream field.
+    """
 
     key: str
     code_version: str = INITIAL_CODE_VERSION
     deps: tuple[tuple[str, tuple[str, ...] | None], ...] | None = None
+    independent: bool = False
 
 
 @dataclass(frozen=True)
@@ -115,7 +120,9 @@ def from_specs(specs: Iterable[Any]) -> RefGraph:
                     )
                     for fd in f.deps
                 )
-            fields.append(RefField(f.key.to_string(), str(f.code_version), deps))
+            fields.append(
+                RefField(f.key.to_string(), str(f.code_version), deps, bool(f.independent))
+            )
         features.append(
             RefFeature(
                 key=spec.key.to_string(),
@@ -154,7 +161,9 @@ class RefGraph:
         spec = self.features[feature]
         f = spec.field(field)
         found: set[tuple[str, str]] = set()
-        if f.deps is not None:
+        if f.independent:
+            return []
+        if f.deps:
             for parent, wanted in f.deps:
                 keys = wanted if wanted is not None else [g.key for g in self[parent].fields]
                 found.update((parent, g) for g in keys)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,7 +11,6 @@ from fastapi.testclient import TestClient
 import metaxy_orm as mx
 from example_app.pipeline import define_video_pipeline
 from example_app.web import create_app
-from tests.conftest import TEST_DATABASES, selected_backends
 from tests.web.conftest import results_for, samples
 
 N = 60
@@ -20,23 +18,18 @@ WORKERS = 6
 
 
 @pytest.fixture
-def pg_client(
-    request: pytest.FixtureRequest, tmp_path: Path, graph: mx.FeatureGraph
-) -> Iterator[TestClient]:
+def pg_client(database_url: str, graph: mx.FeatureGraph) -> Iterator[TestClient]:
     """The app on PostgreSQL (the server of the test suite), where several writers are normal."""
-    if "postgresql" not in selected_backends(request.config):
-        pytest.skip("PostgreSQL is not among the selected backends")
     define_video_pipeline()
-    with TEST_DATABASES["postgresql"](tmp_path) as url:
-        app = create_app(url, graph=graph)
-        try:
-            with TestClient(app) as client:
-                yield client
-        finally:
-            app.state.metaxy.close()
+    app = create_app(database_url, graph=graph)
+    try:
+        with TestClient(app) as client:
+            yield client
+    finally:
+        app.state.metaxy.close()
 
 
-@pytest.mark.postgresql
+@pytest.mark.only_backends("postgresql")
 def test_concurrent_workers_lose_nothing(pg_client: TestClient) -> None:
     client = pg_client
     assert client.post("/api/features/video/samples", json=samples(N)).status_code == 200

@@ -19,6 +19,49 @@ from metaxy_orm.frames import polars_schema
 
 __all__ = ["DuckDBBackend"]
 
+#: Catalog type names whose reflection duckdb-engine loses (DOUBLE and FLOAT both come back as
+#: a plain FLOAT, JSON as a plain string), and the SQLAlchemy type each really is.
+_REFLECTED_TYPES: dict[str, Any] = {"DOUBLE": sa.Double, "FLOAT": sa.Float, "JSON": sa.JSON}
+
+
+def _catalog_types(inspector: sa.Inspector, table: sa.Table) -> dict[str, str]:
+    key = ("metaxy_orm.duckdb_catalog_types", table.name, table.schema)
+    cached: dict[str, str] | None = inspector.info_cache.get(key)
+    if cached is None:
+        query = sa.text(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_name = :table AND table_schema = coalesce(:schema, current_schema()) "
+            "AND table_catalog = current_database()"
+        )
+        params = {"table": table.name, "schema": table.schema}
+        bind = inspector.bind
+        if isinstance(bind, sa.Connection):
+            rows = bind.execute(query, params).all()
+        else:
+            with bind.connect() as conn:
+                rows = conn.execute(query, params).all()
+        cached = inspector.info_cache[key] = {str(n): str(t) for n, t in rows}
+    return cached
+
+
+@sa.event.listens_for(sa.Table, "column_reflect")
+def _restore_reflected_type(
+    inspector: sa.Inspector, table: sa.Table, column_info: dict[str, Any]
+) -> None:
+    """Give reflected DOUBLE, FLOAT and JSON columns their real type back.
+
+    Reflection (Alembic's autogenerate included) would otherwise see a DOUBLE column, which
+    is what a feature's ``float`` is, as a 32-bit FLOAT and report a type change on every
+    ``alembic check``; likewise every JSON column as text.
+    """
+    if inspector.dialect.name != "duckdb":
+        return
+    if not isinstance(column_info.get("type"), sa.Float | sa.String):
+        return
+    real = _REFLECTED_TYPES.get(_catalog_types(inspector, table).get(column_info["name"], ""))
+    if real is not None:
+        column_info["type"] = real()
+
 
 def _raw(conn: sa.Connection) -> Any:
     return conn.connection.driver_connection
@@ -30,6 +73,26 @@ class DuckDBBackend(Backend):
     # aggregate plans of "latest row per sample", and on 1M-row bulk loads they cost ~40% of
     # the insert time (bench/), so the latest-row index is not created there.
     uses_latest_index: ClassVar[bool] = False
+    # DuckDB's FLOAT is 4 bytes, and a NUMERIC without precision is DECIMAL(18, 3).
+    float_bits: ClassVar[int] = 32
+    plain_decimal: ClassVar[tuple[int, int] | None] = (18, 3)
+
+    @classmethod
+    def driver_errors(cls) -> tuple[type[Exception], ...]:
+        import duckdb
+
+        return (duckdb.Error,)
+
+    @classmethod
+    def is_missing_schema(cls, error: BaseException) -> bool:
+        import duckdb
+
+        if isinstance(error, duckdb.CatalogException):
+            return True
+        text = str(error)
+        return isinstance(error, duckdb.BinderException) and (
+            "does not have a column" in text or "Referenced column" in text
+        )
 
     def translate_error(self, error: sa.exc.DBAPIError) -> MetaxyError | None:
         # DuckDB lets one process open a database file for writing: a second one gets an

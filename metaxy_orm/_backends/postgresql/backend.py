@@ -40,11 +40,36 @@ def _csv_ready(frame: pl.DataFrame) -> pl.DataFrame:
             else:
                 text = value.dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%d %H:%M:%S%.6f+00")
             casts.append(text.alias(name))
+        elif dtype == pl.Binary:  # bytea's hex input form
+            value = pl.col(name)
+            casts.append((pl.lit("\\x") + value.bin.encode("hex")).alias(name))
     return frame.with_columns(casts) if casts else frame
 
 
 class PostgreSQLBackend(Backend):
     name: ClassVar[str] = "postgresql"
+    text_holds_nul: ClassVar[bool] = False
+    # A B-tree entry (here: the primary key) holds at most 2704 bytes (a third of a page).
+    max_index_key_bytes: ClassVar[int | None] = 2704
+
+    @classmethod
+    def driver_errors(cls) -> tuple[type[Exception], ...]:
+        try:
+            import psycopg
+        except ImportError:  # pragma: no cover - another driver
+            return ()
+        return (psycopg.Error,)
+
+    @classmethod
+    def is_missing_schema(cls, error: BaseException) -> bool:
+        # undefined_table, undefined_column
+        return getattr(error, "sqlstate", None) in {"42P01", "42703"}
+
+    @classmethod
+    def error_column(cls, error: BaseException) -> str | None:
+        diag = getattr(error, "diag", None)
+        column = getattr(diag, "column_name", None)
+        return column if isinstance(column, str) else None
 
     def tune(self, conn: sa.Connection) -> None:
         # The latest-row sorts and the FULL JOIN of a resolve spill to disk with the default

@@ -79,6 +79,10 @@ def _on_connect(dbapi_connection: Any, connection_record: Any) -> None:
 class SQLiteBackend(Backend):
     name: ClassVar[str] = "sqlite"
     efficient_full_join: ClassVar[bool] = False
+    # SQLite stores NaN as NULL, -0.0 as 0.0 and NUMERIC as a 64-bit float when not integral.
+    stores_nan: ClassVar[bool] = False
+    keeps_negative_zero: ClassVar[bool] = False
+    decimals_as_double: ClassVar[bool] = True
     offline_hashing_refusal: ClassVar[str | None] = (
         "it computes hashes with md5(), a Python function that metaxy-orm registers on each "
         "connection, and a script run by sqlite3 does not have it. Run this revision online "
@@ -90,6 +94,17 @@ class SQLiteBackend(Backend):
         from metaxy_orm._backends.sqlite.alembic import configure_migration
 
         configure_migration(connection, options)
+
+    @classmethod
+    def driver_errors(cls) -> tuple[type[Exception], ...]:
+        import sqlite3
+
+        return (sqlite3.Error,)
+
+    @classmethod
+    def is_missing_schema(cls, error: BaseException) -> bool:
+        text = str(error)
+        return any(s in text for s in ("no such table", "no such column", "has no column named"))
 
     def attach(self, engine: sa.Engine) -> None:
         # New connections get the functions as they open, so that the selects of a lazy
