@@ -22,6 +22,7 @@ import typer
 
 from metaxy_orm.config import ConfigError
 from metaxy_orm.exceptions import FeatureNotFoundError, MetaxyError
+from metaxy_orm.store.errors import MissingSchemaError
 
 __all__ = ["CliError", "ExitCode", "handle_errors"]
 
@@ -55,6 +56,8 @@ def _describe(exc: Exception) -> tuple[str, ExitCode]:
         return str(exc), exc.code
     if isinstance(exc, ConfigError | FeatureNotFoundError):
         return str(exc), ExitCode.USAGE
+    if isinstance(exc, MissingSchemaError):
+        return f"{exc} `mxo check` lists everything the database lacks.", ExitCode.ERROR
     if isinstance(exc, MetaxyError):
         return str(exc), ExitCode.ERROR
     if isinstance(exc, sa.exc.SQLAlchemyError):
