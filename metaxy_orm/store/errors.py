@@ -94,6 +94,9 @@ def translated_errors(
     except Exception as exc:
         if not isinstance(exc, (sa.exc.DBAPIError, *backend.driver_errors())):
             raise
+        known = backend.translate_error(exc) if isinstance(exc, sa.exc.DBAPIError) else None
+        if known is not None:  # an error the backend explains better (a locked file, ...)
+            raise known from exc
         orig = _driver_error(exc)
         detail = _first_line(orig)
         where = f"{action} of feature '{feature}'"
