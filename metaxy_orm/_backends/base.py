@@ -34,6 +34,12 @@ class Backend:
     uses_latest_index: ClassVar[bool] = True
     #: The longest identifier (table, column, constraint name) the database keeps, in bytes.
     max_identifier_length: ClassVar[int] = 63
+    #: Whether writes happen inside transactions that a caller can roll back. Where not
+    #: (ClickHouse), each write is committed, all rows or none, when it returns.
+    transactional: ClassVar[bool] = True
+    #: Whether the database itself refuses a duplicate primary key or a NULL in a NOT NULL
+    #: column. Where not (ClickHouse), the store's batch checks are the only guard.
+    enforces_constraints: ClassVar[bool] = True
     #: Whether a migration script run offline (``alembic upgrade --sql``) can compute hashes:
     #: ``None`` where it can, else why not and what to do instead.
     offline_hashing_refusal: ClassVar[str | None] = None
