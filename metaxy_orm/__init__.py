@@ -16,6 +16,9 @@ from metaxy_orm.exceptions import (
     InvalidRowsError as InvalidRowsError,
 )
 from metaxy_orm.exceptions import (
+    UnsupportedDatabaseVersionError as UnsupportedDatabaseVersionError,
+)
+from metaxy_orm.exceptions import (
     KeyValidationError as KeyValidationError,
 )
 from metaxy_orm.exceptions import (

@@ -62,3 +62,7 @@ class StoreTargetError(StoreError, TypeError):
 
 class InvalidRowsError(StoreError, ValueError):
     """A batch given to ``write`` or ``resolve_update`` is malformed; nothing was written."""
+
+
+class UnsupportedDatabaseVersionError(StoreError, RuntimeError):
+    """The database server is too old for what the store needs; the message names what lacks."""

@@ -22,9 +22,8 @@ import polars as pl
 import sqlalchemy as sa
 
 from metaxy_orm._backends.base import Backend
-from metaxy_orm._backends.clickhouse.ddl import ENGINE_INFO_KEY, modern_server
+from metaxy_orm._backends.clickhouse.ddl import ENGINE_INFO_KEY, modern_server, too_old
 from metaxy_orm.columns import newest_first
-from metaxy_orm.exceptions import StoreError
 from metaxy_orm.frames import polars_schema
 
 __all__ = ["ClickHouseBackend"]
@@ -88,11 +87,10 @@ class ClickHouseBackend(Backend):
             _apply_session_settings(conn.connection.driver_connection)
             info[_PREPARED] = True
         if not modern_server(conn.dialect):
-            version = ".".join(str(v) for v in conn.dialect.server_version_info or ())
-            raise StoreError(
-                f"ClickHouse {version} has no DateTime64 (added in 20.1): metaxy-orm keeps "
-                "write times to the microsecond so that the latest row of a sample wins, and "
-                "cannot store them on this server. Use ClickHouse >= 20.1 (or chDB)"
+            raise too_old(
+                conn.dialect,
+                "DateTime64 (write times to the microsecond order a sample's rows), and its SQL "
+                "lacks IS DISTINCT FROM, correlated EXISTS and joins of more than two tables",
             )
 
     # -- queries ---------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.schema import CreateColumn, CreateTable
 
 from metaxy_orm._backends.clickhouse.dialects import DIALECTS
+from metaxy_orm.exceptions import UnsupportedDatabaseVersionError
 
 if TYPE_CHECKING:
     from sqlalchemy.sql.compiler import DDLCompiler, GenericTypeCompiler
@@ -44,6 +45,15 @@ def modern_server(dialect: sa.Dialect) -> bool:
     """Whether the server has ``DateTime64``; unknown (clickhouse-connect, chDB) means yes."""
     version = getattr(dialect, "server_version_info", None)
     return version is None or tuple(version[:2]) >= _DATETIME64_SINCE
+
+
+def too_old(dialect: sa.Dialect, lacking: str) -> UnsupportedDatabaseVersionError:
+    """The error for a server older than what metaxy-orm needs, naming what it lacks."""
+    version = ".".join(str(v) for v in getattr(dialect, "server_version_info", None) or ())
+    return UnsupportedDatabaseVersionError(
+        f"ClickHouse {version} is too old: it has no {lacking}. metaxy-orm needs ClickHouse "
+        ">= 20.1 (it is tested on 26.x, and on chDB); see docs/clickhouse.md"
+    )
 
 
 class TableEngineText:
@@ -89,6 +99,8 @@ def _ensure_engine(table: sa.Table, compiler: DDLCompiler) -> None:
 
 
 def _create_table(element: CreateTable, compiler: DDLCompiler, **kw: Any) -> str:
+    if element.element.comment is not None and not modern_server(compiler.dialect):
+        raise too_old(compiler.dialect, "table comments")
     _ensure_engine(element.element, compiler)
     return str(compiler.visit_create_table(element, **kw))
 
@@ -102,8 +114,16 @@ def _create_column(element: CreateColumn[Any], compiler: DDLCompiler, **kw: Any)
     return str(compiler.get_column_specification(column))
 
 
+def _no_constraint(element: Any, compiler: DDLCompiler, **kw: Any) -> None:
+    """ClickHouse has no UNIQUE, CHECK or FOREIGN KEY constraints (clickhouse-connect already
+    leaves them out; clickhouse-sqlalchemy renders UNIQUE and fails)."""
+    return None
+
+
 for _dialect in DIALECTS:
     compiles(CreateTable, _dialect)(_create_table)
+    for _constraint in (sa.UniqueConstraint, sa.CheckConstraint, sa.ForeignKeyConstraint):
+        compiles(_constraint, _dialect)(_no_constraint)
 compiles(CreateColumn, "clickhouse")(_create_column)
 
 
@@ -125,10 +145,10 @@ def _rule(render: Any) -> Any:
 
 
 def _datetime(type_: sa.DateTime, dialect: sa.Dialect) -> str:
-    zone = ", 'UTC'" if type_.timezone else ""
-    if modern_server(dialect):
-        return f"DateTime64(6{zone})"
-    return f"DateTime({zone[2:]})" if zone else "DateTime"
+    # Write times order a sample's rows: a DateTime of whole seconds would lose that order.
+    if not modern_server(dialect):
+        raise too_old(dialect, "DateTime64 (timestamps with microseconds)")
+    return "DateTime64(6, 'UTC')" if type_.timezone else "DateTime64(6)"
 
 
 def _numeric(type_: sa.Numeric[Any], dialect: sa.Dialect) -> str:
@@ -208,3 +228,18 @@ def _create_index(element: Any, compiler: DDLCompiler, **kw: Any) -> str:
 
 for _dialect in DIALECTS:
     compiles(sa.schema.CreateIndex, _dialect)(_create_index)
+
+
+# -- closing native connections (clickhouse-sqlalchemy) -------------------------------------
+
+
+def _on_pool_close(dbapi_connection: Any, connection_record: Any) -> None:
+    """clickhouse-sqlalchemy's native ``Connection.close()`` is a no-op that leaves its socket
+    open until garbage collection; disconnect the driver when the pool closes it."""
+    transport = getattr(dbapi_connection, "transport", None)
+    if type(transport).__module__.startswith("clickhouse_driver"):
+        transport.disconnect()
+
+
+sa.event.listen(sa.pool.Pool, "close", _on_pool_close)
+sa.event.listen(sa.pool.Pool, "close_detached", _on_pool_close)

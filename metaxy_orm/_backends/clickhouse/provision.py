@@ -22,6 +22,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from metaxy_orm.exceptions import UnsupportedDatabaseVersionError
+
 __all__ = ["SERVER_URL", "TEST_DATABASES", "chdb_url"]
 
 #: The server of the ``clickhouse_server`` tests.
@@ -71,6 +73,14 @@ def server_database(tmp_path: Path) -> Iterator[str]:
     with _database(SERVER_URL, url_of) as url:
         yield url
 
+
+# Refused by design (docs/clickhouse.md): the store needs DateTime64 and newer SQL than the
+# ClickHouse 18.16 that Debian ships, and says so with this error; tests that never open a
+# store (hashing, tables) pass there.
+server_database.refused_by_design = (  # type: ignore[attr-defined]
+    UnsupportedDatabaseVersionError,
+    "metaxy-orm refuses ClickHouse servers older than 20.1 (no DateTime64): docs/clickhouse.md",
+)
 
 #: Test database name -> a context manager that yields the URL of an empty database.
 TEST_DATABASES = {"clickhouse": chdb_database, "clickhouse_server": server_database}
