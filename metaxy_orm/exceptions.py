@@ -8,6 +8,7 @@ is one, what to do about it.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
 
 
@@ -31,13 +32,27 @@ class CycleError(FeatureSpecError):
     """The feature dependencies form a cycle."""
 
 
+def known_features_hint(key: str, available: Iterable[str]) -> str:
+    """ " Did you mean 'x'? Known features: ..." for a key that is not in a graph.
+
+    The one place that says what to look for instead of a missing feature, so that a lookup,
+    an unknown upstream feature and a command-line argument all answer alike.
+    """
+    names = sorted(set(available))
+    if not names:
+        return " The graph is empty: import the modules that define your features."
+    close = difflib.get_close_matches(key, names, n=1, cutoff=0.6)
+    suggestion = f" Did you mean '{close[0]}'?" if close else ""
+    return f"{suggestion} Known features: {', '.join(names)}."
+
+
 class FeatureNotFoundError(MetaxyError, KeyError):
     """A feature was looked up in a graph that does not hold it."""
 
     def __init__(self, key: str, available: Iterable[str]) -> None:
-        names = sorted(available)
-        hint = f" Known features: {', '.join(names)}." if names else " The graph is empty."
-        super().__init__(f"feature '{key}' is not in this graph.{hint}")
+        super().__init__(
+            f"feature '{key}' is not in this graph.{known_features_hint(key, available)}"
+        )
         self.key = key
 
     def __str__(self) -> str:  # KeyError would repr() the message
@@ -62,6 +77,18 @@ class StoreTargetError(StoreError, TypeError):
 
 class InvalidRowsError(StoreError, ValueError):
     """A batch given to ``write`` or ``resolve_update`` is malformed; nothing was written."""
+
+
+class ImmutableError(MetaxyError, AttributeError):
+    """An attempt to change an immutable value (a key)."""
+
+
+class EmptyHashError(MetaxyError, ValueError):
+    """A hash of no parts was asked for: every hash covers at least one value."""
+
+
+class InvalidSettingError(MetaxyError, ValueError):
+    """A setting (hash truncation length, ...) is out of its allowed range."""
 
 
 class UnsupportedDatabaseVersionError(StoreError, RuntimeError):

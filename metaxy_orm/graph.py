@@ -19,6 +19,7 @@ from metaxy_orm.exceptions import (
     DuplicateFeatureError,
     FeatureNotFoundError,
     FeatureSpecError,
+    known_features_hint,
 )
 from metaxy_orm.keys import FeatureKey, FieldKey, FieldKeyLike
 from metaxy_orm.spec import FeatureRef, FeatureSpec, to_feature_key
@@ -101,10 +102,10 @@ class FeatureGraph:
                 raise CycleError(f"feature '{spec.key}' depends on itself")
             parent = self._specs.get(dep.feature)
             if parent is None:
-                known = sorted(str(k) for k in self._specs) or "none"
+                hint = known_features_hint(str(dep.feature), (str(k) for k in self._specs))
                 raise FeatureSpecError(
                     f"feature '{spec.key}': upstream feature '{dep.feature}' is not defined in "
-                    f"this graph (known: {known}). Define the upstream feature first."
+                    f"this graph; define the upstream feature first.{hint}"
                 )
             if set(spec.id_columns) != set(parent.id_columns):
                 raise FeatureSpecError(

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
-from metaxy_orm.exceptions import UnsupportedHashAlgorithmError
+from metaxy_orm.exceptions import EmptyHashError, UnsupportedHashAlgorithmError
 from metaxy_orm.versioning import check_truncation
 
 if TYPE_CHECKING:
@@ -144,7 +144,7 @@ def sql_join_parts(parts: Sequence[ColumnElement[Any] | str]) -> ColumnElement[s
             merged = _append_literal(merged, SEPARATOR)
         merged = _append_literal(merged, part) if isinstance(part, str) else [*merged, part]
     if not merged:
-        raise ValueError("cannot hash an empty list of parts")
+        raise EmptyHashError("cannot hash an empty list of parts")
     exprs = [sa.literal(p, sa.String()) if isinstance(p, str) else p for p in merged]
     result = exprs[0]
     for expr in exprs[1:]:

@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from typing import Self, TypeAlias
 
-from metaxy_orm.exceptions import KeyValidationError
+from metaxy_orm.exceptions import ImmutableError, KeyValidationError
 
 __all__ = ["FeatureKey", "FeatureKeyLike", "FieldKey", "FieldKeyLike"]
 
@@ -112,7 +112,7 @@ class _Key:
         return self.to_string() < other.to_string()
 
     def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"{type(self).__name__} is immutable")
+        raise ImmutableError(f"{type(self).__name__} is immutable")
 
 
 class FeatureKey(_Key):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 
+from metaxy_orm.exceptions import InvalidSettingError
 from metaxy_orm.keys import FeatureKey, FieldKey
 from metaxy_orm.spec import FeatureSpec, FieldSpec
 
@@ -29,9 +30,11 @@ MAX_TRUNCATION = 64
 def check_truncation(length: int) -> int:
     """Validate a ``hash_truncation_length``: an integer from 8 to 64."""
     if isinstance(length, bool) or not isinstance(length, int):
-        raise ValueError(f"hash_truncation_length must be an integer, got {type(length).__name__}")
+        raise InvalidSettingError(
+            f"hash_truncation_length must be an integer, got {type(length).__name__}"
+        )
     if not MIN_TRUNCATION <= length <= MAX_TRUNCATION:
-        raise ValueError(
+        raise InvalidSettingError(
             f"hash_truncation_length must be between {MIN_TRUNCATION} and {MAX_TRUNCATION}, "
             f"got {length}"
         )

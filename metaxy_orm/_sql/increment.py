@@ -58,9 +58,10 @@ def _increment_without_full_join(
 ) -> sa.Select[Any]:
     """The same answer as two LEFT JOINs, for engines that cannot index a FULL JOIN.
 
-    SQLite runs a FULL JOIN of two subqueries as a nested loop without an index (quadratic:
-    7 s at 10k samples), while it builds an automatic index for each LEFT JOIN here. The
-    orphan half reads only the id columns of ``expected``, so no hash is computed twice.
+    Some engines run a FULL JOIN of two subqueries as a nested loop without an index
+    (quadratic: 7 s at 10k samples), while they build an automatic index for each LEFT JOIN
+    here; their backends say ``efficient_full_join = False``. The orphan half reads only the id
+    columns of ``expected``, so no hash is computed twice.
     """
     ids = list(stmts.spec.id_columns)
     prov = stmts.provenance_columns

@@ -46,7 +46,8 @@ class MetadataStore:
     ``target`` is a database URL (the store then owns its engine; close it with :meth:`close`
     or a ``with`` block), an ``Engine``, a ``Connection`` (e.g. inside an Alembic migration) or an
     ORM ``Session`` (the store then works inside the session's transaction and never commits).
-    Without a target: ``$METAXY_ORM_DATABASE_URL``, or embedded DuckDB in ``./metaxy.duckdb``.
+    Without a target: ``$METAXY_ORM_DATABASE_URL``, or the embedded default database file
+    (``metaxy_orm._backends.EMBEDDED_DEFAULT_URL``).
     """
 
     def __init__(

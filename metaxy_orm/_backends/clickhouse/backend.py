@@ -76,6 +76,12 @@ class ClickHouseBackend(Backend):
     transactional: ClassVar[bool] = False
     enforces_constraints: ClassVar[bool] = False
 
+    @classmethod
+    def load_alembic_implementation(cls) -> None:
+        from metaxy_orm._backends.clickhouse.alembic import load
+
+        load()
+
     def attach(self, engine: sa.Engine) -> None:
         if not sa.event.contains(engine, "connect", _on_connect):
             sa.event.listen(engine, "connect", _on_connect)
