@@ -16,9 +16,6 @@ from metaxy_orm.exceptions import (
     InvalidRowsError as InvalidRowsError,
 )
 from metaxy_orm.exceptions import (
-    UnsupportedDatabaseVersionError as UnsupportedDatabaseVersionError,
-)
-from metaxy_orm.exceptions import (
     KeyValidationError as KeyValidationError,
 )
 from metaxy_orm.exceptions import (
@@ -29,6 +26,9 @@ from metaxy_orm.exceptions import (
 )
 from metaxy_orm.exceptions import (
     StoreError as StoreError,
+)
+from metaxy_orm.exceptions import (
+    UnsupportedDatabaseVersionError as UnsupportedDatabaseVersionError,
 )
 from metaxy_orm.exceptions import (
     UnsupportedHashAlgorithmError as UnsupportedHashAlgorithmError,

@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from sqlmodel import Session, SQLModel, select
 
 import metaxy_orm as mx
-from metaxy_orm._backends import capabilities_for
 from example_app.pipeline import VideoPipeline, define_video_pipeline
+from metaxy_orm._backends import capabilities_for
 
 ROW_COLUMNS = {
     "metaxy_provenance": False,
@@ -55,8 +55,11 @@ def table_of(feature: type[mx.Feature]) -> sa.Table:
 
 def sorting_key(engine: sa.Engine, table: str) -> str:
     """ClickHouse: the MergeTree ORDER BY of a table (it has no primary key constraint)."""
-    (key,) = query(engine, f"SELECT sorting_key FROM system.tables WHERE name = '{table}' "
-                   "AND database = currentDatabase()")
+    (key,) = query(
+        engine,
+        f"SELECT sorting_key FROM system.tables WHERE name = '{table}' "
+        "AND database = currentDatabase()",
+    )
     return str(key)
 
 

@@ -78,7 +78,8 @@ def _writer(path: Path) -> subprocess.Popen[str]:
         text=True,
         env=_env(),
     )
-    assert process.stdout is not None and process.stdin is not None
+    assert process.stdout is not None
+    assert process.stdin is not None
     if process.stdout.readline().strip() != "ready":
         process.kill()
         process.communicate()

@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 import metaxy_orm as mx
-from metaxy_orm._backends import REGISTRY
 from example_app.pipeline import VideoPipeline
+from metaxy_orm._backends import REGISTRY
 
 from .conftest import (
     AUDIO,

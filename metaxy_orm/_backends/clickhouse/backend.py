@@ -22,16 +22,13 @@ import polars as pl
 import sqlalchemy as sa
 
 from metaxy_orm._backends.base import Backend
+from metaxy_orm._backends.clickhouse.connection_hooks import apply_session_settings
 from metaxy_orm._backends.clickhouse.ddl import ENGINE_INFO_KEY, modern_server, too_old
 from metaxy_orm.columns import newest_first
 from metaxy_orm.frames import polars_schema
 
 __all__ = ["ClickHouseBackend"]
 
-#: Session settings our SQL relies on: unmatched sides of an outer join are NULL (as in SQL),
-#: not the column type's default value.
-_SESSION_SETTINGS = {"join_use_nulls": 1}
-_PREPARED = "metaxy_orm_clickhouse_prepared"
 #: Larger than any batch: the server squashes everything it receives into one block.
 _ONE_BLOCK = 1 << 62
 
@@ -54,20 +51,6 @@ def _quote(name: str) -> str:
     return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _apply_session_settings(dbapi_connection: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    try:
-        for key, value in _SESSION_SETTINGS.items():
-            cursor.execute(f"SET {key} = {value}")
-    finally:
-        cursor.close()
-
-
-def _on_connect(dbapi_connection: Any, connection_record: Any) -> None:
-    _apply_session_settings(dbapi_connection)
-    connection_record.info[_PREPARED] = True
-
-
 class ClickHouseBackend(Backend):
     name: ClassVar[str] = "clickhouse"
     # The table is sorted by (id columns, write time) already (its MergeTree ORDER BY); there
@@ -82,16 +65,8 @@ class ClickHouseBackend(Backend):
 
         load()
 
-    def attach(self, engine: sa.Engine) -> None:
-        if not sa.event.contains(engine, "connect", _on_connect):
-            sa.event.listen(engine, "connect", _on_connect)
-
     def prepare(self, conn: sa.Connection) -> None:
-        # Connections pooled before the store existed (or a Session's) never saw "connect".
-        info = conn.connection.info
-        if not info.get(_PREPARED):
-            _apply_session_settings(conn.connection.driver_connection)
-            info[_PREPARED] = True
+        apply_session_settings(conn)  # also done on every connect (connection_hooks)
         if not modern_server(conn.dialect):
             raise too_old(
                 conn.dialect,
@@ -149,7 +124,9 @@ class ClickHouseBackend(Backend):
         """clickhouse-driver: one columnar INSERT, sent and squashed as one block."""
         transport = conn.connection.driver_connection.transport
         columns = ", ".join(_quote(c) for c in frame.columns)
-        target = f"{_quote(table.schema)}.{_quote(table.name)}" if table.schema else _quote(table.name)
+        target = _quote(table.name)
+        if table.schema:
+            target = f"{_quote(table.schema)}.{target}"
         data = [frame[c].to_list() for c in frame.columns]
         transport.execute(
             f"INSERT INTO {target} ({columns}) VALUES",

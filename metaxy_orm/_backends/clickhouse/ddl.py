@@ -181,39 +181,6 @@ for _dialect in DIALECTS:
     compiles(sa.Float, _dialect)(_rule(_numeric))
 
 
-# -- bound datetimes (clickhouse-connect) ---------------------------------------------------
-
-
-def _patch_datetime_binding(dialect_class: type[Any]) -> None:
-    """Bind portable ``DateTime`` values as ``DateTime64(6)`` on clickhouse-connect.
-
-    clickhouse-connect formats a datetime parameter without its fraction unless the column
-    type is its own ``DateTime64``, so an ORM insert or a ``literal(datetime)`` in an
-    ``INSERT ... SELECT`` would drop the microseconds that order a sample's rows. Its dialect
-    maps portable types through ``colspecs`` (SQLAlchemy's own hook); the map is filled once,
-    on the first clickhouse-connect connection of the process.
-    """
-    from clickhouse_connect.cc_sqlalchemy.datatypes.sqltypes import DateTime64
-
-    class _DateTime64Binding(DateTime64):  # type: ignore[misc]
-        def __init__(self, timezone: bool = False) -> None:
-            super().__init__(6, "UTC" if timezone else None)
-
-    dialect_class.colspecs = {**dialect_class.colspecs, sa.DateTime: _DateTime64Binding}
-
-
-def _on_engine_connect(conn: sa.Connection) -> None:
-    dialect_class = type(conn.dialect)
-    if conn.dialect.name == "clickhousedb" and not getattr(
-        dialect_class, "_metaxy_orm_datetime64", False
-    ):
-        _patch_datetime_binding(dialect_class)
-        dialect_class._metaxy_orm_datetime64 = True
-
-
-sa.event.listen(sa.Engine, "engine_connect", _on_engine_connect)
-
-
 # -- indexes --------------------------------------------------------------------------------
 
 
@@ -228,18 +195,3 @@ def _create_index(element: Any, compiler: DDLCompiler, **kw: Any) -> str:
 
 for _dialect in DIALECTS:
     compiles(sa.schema.CreateIndex, _dialect)(_create_index)
-
-
-# -- closing native connections (clickhouse-sqlalchemy) -------------------------------------
-
-
-def _on_pool_close(dbapi_connection: Any, connection_record: Any) -> None:
-    """clickhouse-sqlalchemy's native ``Connection.close()`` is a no-op that leaves its socket
-    open until garbage collection; disconnect the driver when the pool closes it."""
-    transport = getattr(dbapi_connection, "transport", None)
-    if type(transport).__module__.startswith("clickhouse_driver"):
-        transport.disconnect()
-
-
-sa.event.listen(sa.pool.Pool, "close", _on_pool_close)
-sa.event.listen(sa.pool.Pool, "close_detached", _on_pool_close)

@@ -12,12 +12,16 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.compiler import compiles
 
-from metaxy_orm._backends.clickhouse import ddl  # noqa: F401  (the type and engine rules)
+from metaxy_orm._backends.clickhouse import (  # noqa: F401  (compile rules and event hooks)
+    connection_hooks,
+    ddl,
+)
 from metaxy_orm._backends.clickhouse.dialects import DIALECTS
 from metaxy_orm.hashing import MD5Hex, SHA256Hex, TruncateText, digest_argument
 
 if TYPE_CHECKING:
     from sqlalchemy.sql.compiler import SQLCompiler
+
 
 def _md5(element: MD5Hex, compiler: SQLCompiler, **kw: Any) -> str:
     return f"lower(hex(MD5(toString({digest_argument(element, compiler, **kw)}))))"
