@@ -40,6 +40,9 @@ class Backend:
     #: Whether the database itself refuses a duplicate primary key or a NULL in a NOT NULL
     #: column. Where not (ClickHouse), the store's batch checks are the only guard.
     enforces_constraints: ClassVar[bool] = True
+    #: Whether ``INSERT ... SELECT`` and ``DELETE`` report how many rows they touched. Where
+    #: not (chDB), the store counts the rows concerned before and after instead.
+    reports_rowcount: ClassVar[bool] = True
     #: Whether a migration script run offline (``alembic upgrade --sql``) can compute hashes:
     #: ``None`` where it can, else why not and what to do instead.
     offline_hashing_refusal: ClassVar[str | None] = None
@@ -51,6 +54,10 @@ class Backend:
     @classmethod
     def configure_migration(cls, connection: sa.Connection | None, options: dict[str, Any]) -> None:
         """Adjust ``context.configure`` options (in place) for a migration on this database."""
+
+    def write_options(self) -> dict[str, Any]:
+        """Execution options of the store's ``INSERT ... SELECT`` (reconcile, backfill)."""
+        return {}
 
     def attach(self, engine: sa.Engine) -> None:
         """Set up an engine the store will use (e.g. hooks on new connections)."""

@@ -18,7 +18,7 @@ from metaxy_orm._sql import data_ops
 from metaxy_orm._sql.increment import STATUS, increment_statement, status_counts_statement
 from metaxy_orm._sql.settings import hash_settings
 from metaxy_orm._sql.statements import FeatureStatements, feature_table
-from metaxy_orm.columns import CREATED_AT, DATA_VERSION, PROVENANCE
+from metaxy_orm.columns import CREATED_AT, DATA_VERSION, MATERIALIZATION_ID, PROVENANCE
 from metaxy_orm.exceptions import InvalidRowsError
 from metaxy_orm.frames import Rows, to_frame
 from metaxy_orm.hashing import HashAlgorithm
@@ -214,8 +214,23 @@ class MetadataStore:
 
     # -- data operations (what the Alembic extension runs) --------------------------------
 
-    def _execute_count(self, statement: sa.Executable) -> int:
+    def _execute_count(
+        self, statement: sa.Executable, table: sa.Table, where: sa.ColumnElement[bool] | None = None
+    ) -> int:
+        """Run an INSERT/DELETE on ``table``; how many rows it wrote or deleted.
+
+        Where the database reports no row count (ClickHouse), the rows matching ``where`` are
+        counted before and after instead.
+        """
+        counted = sa.select(sa.func.count()).select_from(table)
+        if where is not None:
+            counted = counted.where(where)
         with self._db.begin() as conn:
+            statement = statement.execution_options(**self.backend.write_options())
+            if not self.backend.reports_rowcount:
+                before = int(conn.execute(counted).scalar_one())
+                conn.execute(statement)
+                return abs(int(conn.execute(counted).scalar_one()) - before)
             # rowcount of INSERT ... SELECT is only kept when asked for (SQLAlchemy 2.0.28+)
             result = conn.execute(statement.execution_options(preserve_rowcount=True))
             return int(result.rowcount)
@@ -235,7 +250,7 @@ class MetadataStore:
             materialization_id=materialization_id,
             created_at=write_time(),
         )
-        return self._execute_count(statement)
+        return self._execute_count(statement, stmts.table, _tagged(stmts.table, materialization_id))
 
     def backfill(
         self,
@@ -257,21 +272,25 @@ class MetadataStore:
             materialization_id=materialization_id,
             created_at=write_time(),
         )
-        return self._execute_count(statement)
+        return self._execute_count(statement, stmts.table, _tagged(stmts.table, materialization_id))
 
     def cleanup(self, feature: type[Feature], *, keep_last: int = 1) -> int:
         """Delete rows that are not among the ``keep_last`` newest of their sample.
 
         This cannot be undone. Returns the number of rows deleted.
         """
+        stmts = self._statements(feature)
         return self._execute_count(
-            data_ops.cleanup_statement(self._statements(feature), keep_last=keep_last)
+            data_ops.cleanup_statement(stmts, keep_last=keep_last), stmts.table
         )
 
     def delete_materialization(self, feature: type[Feature], materialization_id: str) -> int:
         """Delete the rows written under ``materialization_id`` (undoes reconcile/backfill)."""
+        stmts = self._statements(feature)
         return self._execute_count(
-            data_ops.undo_statement(self._statements(feature), materialization_id)
+            data_ops.undo_statement(stmts, materialization_id),
+            stmts.table,
+            _tagged(stmts.table, materialization_id),
         )
 
     # -- status ----------------------------------------------------------------------------
@@ -346,3 +365,7 @@ class MetadataStore:
             f"MetadataStore({self.backend.name}, hash_algorithm='{self.settings.algorithm.value}', "
             f"hash_truncation_length={self.settings.truncation})"
         )
+
+
+def _tagged(table: sa.Table, materialization_id: str) -> sa.ColumnElement[bool]:
+    return table.c[MATERIALIZATION_ID] == materialization_id

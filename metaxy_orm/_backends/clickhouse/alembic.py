@@ -45,7 +45,74 @@ class ClickHouseNativeImpl(DefaultImpl):
         )
 
 
+def created_here(index: sa.Index, dialect: sa.Dialect) -> bool:
+    """Whether ``create_all`` creates this index on this dialect (its ``ddl_if``)."""
+    ddl_if = getattr(index, "_ddl_if", None)
+    if ddl_if is None or ddl_if.callable_ is None:
+        return True
+    return bool(ddl_if.callable_(None, index, None, dialect=dialect))
+
+
+def _normal(type_text: str) -> str:
+    return type_text.replace(" ", "").replace('"', "'")
+
+
+def _connect_impl() -> type[DefaultImpl]:
+    """clickhouse-connect's implementation, taught what ``create_all`` does with indexes.
+
+    It refuses every ``op.create_index``; a feature table's latest-row index is not created on
+    ClickHouse at all (the table is sorted that way), so autogenerate must neither propose it
+    nor run it, and a user's plain index becomes a ``minmax`` data-skipping index as with
+    ``create_all``.
+    """
+    base = importlib.import_module("clickhouse_connect.cc_sqlalchemy.alembic").ClickHouseImpl
+
+    class MetaxyClickHouseImpl(base):  # type: ignore[misc, valid-type]
+        __dialect__ = "clickhousedb"
+
+        def create_index(self, index: sa.Index, **kw: Any) -> None:
+            if created_here(index, self.dialect):
+                self._exec(sa.schema.CreateIndex(index))
+
+        def drop_index(self, index: sa.Index, **kw: Any) -> None:
+            if created_here(index, self.dialect) and index.table is not None:
+                table = self.dialect.identifier_preparer.format_table(index.table)
+                name = self.dialect.identifier_preparer.quote(str(index.name))
+                self._exec(sa.text(f"ALTER TABLE {table} DROP INDEX {name}"))
+
+        def compare_type(self, inspector_column: sa.Column[Any], metadata_column: Any) -> bool:
+            # Compare ClickHouse type texts: the metadata's portable types as create_all
+            # renders them here (String, Nullable(...), DateTime64(6, 'UTC')) with what the
+            # server reports, instead of portable type classes that never match reflection.
+            compile_type = self.dialect.type_compiler.process
+            expected = compile_type(metadata_column.type, type_expression=metadata_column)
+            actual = getattr(inspector_column.type, "name", None) or compile_type(
+                inspector_column.type
+            )
+            return _normal(expected) != _normal(str(actual))
+
+        def correct_for_autogen_constraints(
+            self,
+            conn_uniques: set[Any],
+            conn_indexes: set[Any],
+            metadata_unique_constraints: set[Any],
+            metadata_indexes: set[Any],
+        ) -> None:
+            super().correct_for_autogen_constraints(
+                conn_uniques, conn_indexes, metadata_unique_constraints, metadata_indexes
+            )
+            metadata_unique_constraints.clear()  # ClickHouse has none
+            for index in list(metadata_indexes):
+                if not created_here(index, self.dialect):
+                    metadata_indexes.discard(index)
+
+    return MetaxyClickHouseImpl
+
+
 def load() -> None:
-    """Register both implementations (clickhouse-connect's when it is installed)."""
-    if importlib.util.find_spec("clickhouse_connect") is not None:
-        importlib.import_module("clickhouse_connect.cc_sqlalchemy.alembic")
+    """Register both implementations (the clickhouse-connect one when it is installed)."""
+    if importlib.util.find_spec("clickhouse_connect") is not None and not _LOADED:
+        _LOADED.append(_connect_impl())
+
+
+_LOADED: list[type[DefaultImpl]] = []

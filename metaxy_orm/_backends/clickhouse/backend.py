@@ -58,6 +58,11 @@ class ClickHouseBackend(Backend):
     uses_latest_index: ClassVar[bool] = False
     transactional: ClassVar[bool] = False
     enforces_constraints: ClassVar[bool] = False
+    reports_rowcount: ClassVar[bool] = False
+
+    def write_options(self) -> dict[str, Any]:
+        # An INSERT ... SELECT squashed into one block, hence one part: all rows or none.
+        return {"settings": _one_block_settings(0)}
 
     @classmethod
     def load_alembic_implementation(cls) -> None:
@@ -122,7 +127,8 @@ class ClickHouseBackend(Backend):
 
     def _insert_native(self, conn: sa.Connection, table: sa.Table, frame: pl.DataFrame) -> None:
         """clickhouse-driver: one columnar INSERT, sent and squashed as one block."""
-        transport = conn.connection.driver_connection.transport
+        driver: Any = conn.connection.driver_connection
+        transport = driver.transport
         columns = ", ".join(_quote(c) for c in frame.columns)
         target = _quote(table.name)
         if table.schema:

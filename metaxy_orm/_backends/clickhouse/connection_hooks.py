@@ -30,7 +30,8 @@ def apply_session_settings(conn: sa.Connection) -> None:
     info = conn.connection.info
     if info.get(_APPLIED):
         return
-    cursor = conn.connection.driver_connection.cursor()
+    driver: Any = conn.connection.driver_connection
+    cursor = driver.cursor()
     try:
         for key, value in SESSION_SETTINGS.items():
             cursor.execute(f"SET {key} = {value}")
@@ -53,7 +54,7 @@ def _patch_datetime_binding(dialect_class: type[Any]) -> None:
     """
     from clickhouse_connect.cc_sqlalchemy.datatypes.sqltypes import DateTime64
 
-    class _DateTime64Binding(DateTime64):  # type: ignore[misc]
+    class _DateTime64Binding(DateTime64):  # type: ignore[no-untyped-call]
         def __init__(self, timezone: bool = False) -> None:
             super().__init__(6, "UTC" if timezone else None)
 
@@ -64,7 +65,7 @@ def _on_engine_connect(conn: sa.Connection) -> None:
     if conn.dialect.name not in DIALECTS:
         return
     apply_session_settings(conn)
-    dialect_class = type(conn.dialect)
+    dialect_class: Any = type(conn.dialect)
     if conn.dialect.name == "clickhousedb" and not getattr(
         dialect_class, "_metaxy_orm_datetime64", False
     ):
@@ -81,7 +82,7 @@ sa.event.listen(sa.Engine, "engine_connect", _on_engine_connect)
 def _on_pool_close(dbapi_connection: Any, connection_record: Any) -> None:
     """clickhouse-sqlalchemy's native ``Connection.close()`` is a no-op that leaves its socket
     open until garbage collection; disconnect the driver when the pool closes it."""
-    transport = getattr(dbapi_connection, "transport", None)
+    transport: Any = getattr(dbapi_connection, "transport", None)
     if type(transport).__module__.startswith("clickhouse_driver"):
         transport.disconnect()
 

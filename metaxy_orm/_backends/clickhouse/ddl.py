@@ -102,16 +102,16 @@ def _create_table(element: CreateTable, compiler: DDLCompiler, **kw: Any) -> str
     if element.element.comment is not None and not modern_server(compiler.dialect):
         raise too_old(compiler.dialect, "table comments")
     _ensure_engine(element.element, compiler)
-    return str(compiler.visit_create_table(element, **kw))
+    return str(compiler.visit_create_table(element, **kw))  # type: ignore[no-untyped-call]
 
 
-def _create_column(element: CreateColumn[Any], compiler: DDLCompiler, **kw: Any) -> str | None:
+def _create_column(element: CreateColumn, compiler: DDLCompiler, **kw: Any) -> str | None:
     # clickhouse-sqlalchemy marks every column nullable while rendering it, which would make
     # the type rules below wrap every column; render the column as it is declared instead.
     column = element.element
     if column.system:
         return None
-    return str(compiler.get_column_specification(column))
+    return str(compiler.get_column_specification(column))  # type: ignore[no-untyped-call]
 
 
 def _no_constraint(element: Any, compiler: DDLCompiler, **kw: Any) -> None:
