@@ -16,12 +16,17 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from metaxy_orm._backends.clickhouse.ddl import modern_server
 from metaxy_orm._backends.clickhouse.dialects import DIALECTS
 
 __all__ = ["SESSION_SETTINGS", "apply_session_settings"]
 
-#: Settings every ClickHouse session of metaxy-orm runs with.
-SESSION_SETTINGS = {"join_use_nulls": 1, "aggregate_functions_null_for_empty": 1}
+#: Settings every ClickHouse session of metaxy-orm runs with: name -> value, and whether only
+#: servers from 20.1 on have it (an older server refuses an unknown setting).
+SESSION_SETTINGS = {
+    "join_use_nulls": (1, False),
+    "aggregate_functions_null_for_empty": (1, True),
+}
 _APPLIED = "metaxy_orm_clickhouse_session"
 
 
@@ -33,8 +38,10 @@ def apply_session_settings(conn: sa.Connection) -> None:
     driver: Any = conn.connection.driver_connection
     cursor = driver.cursor()
     try:
-        for key, value in SESSION_SETTINGS.items():
-            cursor.execute(f"SET {key} = {value}")
+        modern = modern_server(conn.dialect)
+        for key, (value, needs_modern) in SESSION_SETTINGS.items():
+            if modern or not needs_modern:
+                cursor.execute(f"SET {key} = {value}")
     finally:
         cursor.close()
     info[_APPLIED] = True
