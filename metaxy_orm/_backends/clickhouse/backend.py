@@ -1,4 +1,4 @@
-"""ClickHouse: columnar inserts that land as one part, Arrow results, ``LIMIT 1 BY`` latest rows.
+"""ClickHouse: columnar inserts that land as one part, Arrow results, window latest rows.
 
 Two drivers reach it: clickhouse-connect (``clickhousedb://``, also in-process chDB with
 ``?interface=chdb``) speaks Arrow both ways; clickhouse-sqlalchemy's native driver
@@ -70,7 +70,15 @@ class ClickHouseBackend(Backend):
 
         load()
 
+    #: Window functions (stable since ClickHouse 21.9) serve "latest row per sample" fastest:
+    #: at 1M rows on chDB a resolve takes 0.7-1.7 s with ``row_number()`` against 1.9-4.2 s
+    #: with ``LIMIT 1 BY`` (bench/). Servers from 20.1 to 21.8 get ``LIMIT 1 BY``.
+    _window_functions = True
+
     def prepare(self, conn: sa.Connection) -> None:
+        version = getattr(conn.dialect, "server_version_info", None)
+        if version is not None:  # clickhouse-connect (chDB, current servers) does not tell
+            self._window_functions = tuple(version[:2]) >= (21, 9)
         apply_session_settings(conn)  # also done on every connect (connection_hooks)
         if not modern_server(conn.dialect):
             raise too_old(
@@ -87,8 +95,10 @@ class ClickHouseBackend(Backend):
         id_columns: Sequence[str],
         columns: Sequence[sa.ColumnElement[Any]],
     ) -> sa.Select[Any]:
-        # One sort and no window: ClickHouse's LIMIT n BY keeps the first row of each sample in
-        # the newest-first order (and exists on every ClickHouse version).
+        if self._window_functions:
+            return super().latest_rows(table, id_columns, columns)
+        # No window functions: LIMIT n BY keeps the first row of each sample in the
+        # newest-first order (it exists on every ClickHouse version).
         by = ", ".join(_quote(c) for c in id_columns)
         return (
             sa.select(*columns)
