@@ -190,7 +190,8 @@ def _create_index(element: Any, compiler: DDLCompiler, **kw: Any) -> str:
     columns = ", ".join(compiler.preparer.quote(c.name) for c in index.columns)
     table = compiler.preparer.format_table(index.table)
     name = compiler.preparer.quote(index.name)
-    return f"CREATE INDEX {name} ON {table} ({columns}) TYPE minmax GRANULARITY 1"
+    # IF NOT EXISTS: Alembic creates a new table's indexes with it and again for op.create_index
+    return f"CREATE INDEX IF NOT EXISTS {name} ON {table} ({columns}) TYPE minmax GRANULARITY 1"
 
 
 for _dialect in DIALECTS:
