@@ -73,6 +73,10 @@ def database(backend: str, workdir: Path) -> Iterator[sa.Engine]:
         engine = sa.create_engine(f"sqlite:///{workdir / 'bench.sqlite'}")
         yield engine
         engine.dispose()
+    elif backend == "clickhouse":  # chDB (ClickHouse in-process), on disk
+        engine = sa.create_engine(f"clickhousedb:///default?interface=chdb&path={workdir / 'ch'}")
+        yield engine
+        engine.dispose()
     else:
         schema = f"bench_{uuid.uuid4().hex[:8]}"
         admin = sa.create_engine(POSTGRES_URL)
@@ -182,7 +186,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description="metaxy-orm workflow benchmark")
     parser.add_argument(
         "--backend",
-        choices=["duckdb", "duckdb-memory", "postgresql", "sqlite"],
+        choices=["duckdb", "duckdb-memory", "postgresql", "sqlite", "clickhouse"],
         default="duckdb",
         help="duckdb is a database file; duckdb-memory an in-memory database",
     )

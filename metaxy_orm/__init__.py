@@ -37,6 +37,9 @@ from metaxy_orm.exceptions import (
     StoreError as StoreError,
 )
 from metaxy_orm.exceptions import (
+    UnsupportedDatabaseVersionError as UnsupportedDatabaseVersionError,
+)
+from metaxy_orm.exceptions import (
     UnsupportedHashAlgorithmError as UnsupportedHashAlgorithmError,
 )
 from metaxy_orm.feature import Feature as Feature

@@ -113,3 +113,7 @@ class ConfigError(MetaxyError, ValueError):
 
 class NotAFeatureError(MetaxyError, TypeError):
     """A store call was given something that is not a feature class."""
+
+
+class UnsupportedDatabaseVersionError(StoreError, RuntimeError):
+    """The database server is too old for what the store needs; the message names what lacks."""

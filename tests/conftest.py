@@ -52,9 +52,21 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         only = metafunc.definition.get_closest_marker("only_backends")
         if only is not None:
             backends = [b for b in backends if b in only.args]
-        metafunc.parametrize(
-            "backend", [pytest.param(b, marks=getattr(pytest.mark, b)) for b in backends]
-        )
+        metafunc.parametrize("backend", [pytest.param(b, marks=_marks(b)) for b in backends])
+
+
+def _marks(backend: str) -> list[pytest.MarkDecorator]:
+    """The backend's marker, and what its provisioning says the backend refuses by design.
+
+    A test that hits such a refusal must fail with exactly that error (so it is checked, not
+    skipped); any other failure stays a failure, and a test that never meets it passes.
+    """
+    marks = [getattr(pytest.mark, backend)]
+    refused = getattr(TEST_DATABASES[backend], "refused_by_design", None)
+    if refused is not None:
+        error, reason = refused
+        marks.append(pytest.mark.xfail(raises=error, reason=reason, strict=False))
+    return marks
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from sqlmodel import Session, SQLModel, select
 
 import metaxy_orm as mx
 from example_app.pipeline import VideoPipeline, define_video_pipeline
+from metaxy_orm._backends import capabilities_for
 
 ROW_COLUMNS = {
     "metaxy_provenance": False,
@@ -50,6 +51,16 @@ def table_of(feature: type[mx.Feature]) -> sa.Table:
     table = feature.__table__  # type: ignore[attr-defined]
     assert isinstance(table, sa.Table)
     return table
+
+
+def sorting_key(engine: sa.Engine, table: str) -> str:
+    """ClickHouse: the MergeTree ORDER BY of a table (it has no primary key constraint)."""
+    (key,) = query(
+        engine,
+        f"SELECT sorting_key FROM system.tables WHERE name = '{table}' "
+        "AND database = currentDatabase()",
+    )
+    return str(key)
 
 
 def query(engine: sa.Engine, sql: str) -> list[Any]:
@@ -103,6 +114,10 @@ def test_primary_key_on_the_table_object(pipeline: VideoPipeline) -> None:
 
 
 def test_primary_key_in_the_database(engine: sa.Engine, pipeline: VideoPipeline) -> None:
+    if not capabilities_for(engine.dialect.name).enforces_constraints:
+        # ClickHouse: no constraint; the table is sorted for the latest row per sample
+        assert sorting_key(engine, "video") == "sample_uid, metaxy_created_at"
+        return
     reflected = sa.inspect(engine).get_pk_constraint("video")
     if engine.dialect.name == "duckdb":
         assert reflected["constrained_columns"] == []  # duckdb-engine does not reflect PKs
@@ -125,14 +140,18 @@ def test_primary_key_rejects_a_duplicate_row(engine: sa.Engine, pipeline: VideoP
     # Same sample, data version and time: the key forbids it, whatever the other columns say.
     with Session(engine) as session:
         session.add(row(pipeline.video, when, path="/other"))
-        with pytest.raises(sa.exc.IntegrityError):
+        if capabilities_for(engine.dialect.name).enforces_constraints:
+            with pytest.raises(sa.exc.IntegrityError):
+                session.commit()
+        else:  # ClickHouse keeps both rows: only the store's batch checks guard the key
             session.commit()
     # Another data version or another time is a new row of the history.
     with Session(engine) as session:
         session.add(row(pipeline.video, when + timedelta(seconds=1)))
         session.add(row(pipeline.video, when, metaxy_data_version="other"))
         session.commit()
-    assert query(engine, "SELECT count(*) FROM video") == [3]
+    enforced = capabilities_for(engine.dialect.name).enforces_constraints
+    assert query(engine, "SELECT count(*) FROM video") == [3 if enforced else 4]
 
 
 def test_id_columns_are_not_nullable(engine: sa.Engine) -> None:
@@ -150,9 +169,13 @@ def test_id_columns_are_not_nullable(engine: sa.Engine) -> None:
         "metaxy_snapshot_version": "s",
         "metaxy_created_at": datetime(2024, 1, 2, tzinfo=UTC),
     }
+    assert table_of(Video).c.uid.nullable is False
+    if not capabilities_for(engine.dialect.name).enforces_constraints:
+        # ClickHouse: the column is not Nullable (a NULL is stored as ''), and the sort key
+        assert sorting_key(engine, "video") == "uid, metaxy_created_at"
+        return
     with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
         conn.execute(table_of(Video).insert(), values)
-    assert table_of(Video).c.uid.nullable is False
 
 
 def test_latest_row_index(engine: sa.Engine, pipeline: VideoPipeline) -> None:
@@ -161,7 +184,11 @@ def test_latest_row_index(engine: sa.Engine, pipeline: VideoPipeline) -> None:
         latest = [i for i in table.indexes if i.name == f"ix_{table.name}_metaxy_latest"]
         assert len(latest) == 1
         assert [c.name for c in latest[0].columns] == ["sample_uid", "metaxy_created_at"]
-    if engine.dialect.name != "duckdb":  # duckdb-engine does not reflect indexes
+    if not capabilities_for(engine.dialect.name).uses_latest_index:
+        # DuckDB and ClickHouse do not create it; ClickHouse sorts the table that way instead
+        if not capabilities_for(engine.dialect.name).enforces_constraints:
+            assert sorting_key(engine, "video") == "sample_uid, metaxy_created_at"
+    else:
         reflected = {i["name"]: i["column_names"] for i in sa.inspect(engine).get_indexes("video")}
         assert reflected["ix_video_metaxy_latest"] == ["sample_uid", "metaxy_created_at"]
 
@@ -269,7 +296,14 @@ def test_table_args_tuple_is_merged(engine: sa.Engine, with_kwargs: bool) -> Non
     assert "uq_video_path" in {c.name for c in table.constraints}
     assert table.comment == ("raw videos" if with_kwargs else None)
     SQLModel.metadata.create_all(engine)
-    if engine.dialect.name != "duckdb":
+    if not capabilities_for(engine.dialect.name).enforces_constraints:
+        # ClickHouse: the index becomes a data-skipping index; no key or unique constraint
+        assert query(
+            engine,
+            "SELECT name FROM system.data_skipping_indices "
+            "WHERE table = 'video' AND database = currentDatabase()",
+        ) == ["ix_video_path"]
+    elif engine.dialect.name != "duckdb":
         inspector = sa.inspect(engine)
         assert {"ix_video_path", "ix_video_metaxy_latest"} <= {
             i["name"] for i in inspector.get_indexes("video")

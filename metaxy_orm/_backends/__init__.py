@@ -55,6 +55,7 @@ REGISTRY: tuple[Registration, ...] = (
     Registration("duckdb", dialects=("duckdb",)),
     Registration("postgresql", dialects=("postgresql",)),
     Registration("sqlite", dialects=("sqlite",)),
+    Registration("clickhouse", dialects=("clickhousedb", "clickhouse")),
 )
 
 #: Where ``MetadataStore()`` keeps metadata when given no target: an embedded database file.

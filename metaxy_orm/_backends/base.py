@@ -38,6 +38,15 @@ class Backend:
     uses_latest_index: ClassVar[bool] = True
     #: The longest identifier (table, column, constraint name) the database keeps, in bytes.
     max_identifier_length: ClassVar[int] = 63
+    #: Whether writes happen inside transactions that a caller can roll back. Where not
+    #: (ClickHouse), each write is committed, all rows or none, when it returns.
+    transactional: ClassVar[bool] = True
+    #: Whether the database itself refuses a duplicate primary key or a NULL in a NOT NULL
+    #: column. Where not (ClickHouse), the store's batch checks are the only guard.
+    enforces_constraints: ClassVar[bool] = True
+    #: Whether ``INSERT ... SELECT`` and ``DELETE`` report how many rows they touched. Where
+    #: not (chDB), the store counts the rows concerned before and after instead.
+    reports_rowcount: ClassVar[bool] = True
     # -- what column values survive a round trip (checked by ``write`` before any insert) --
     #: Width in bits of a plain ``FLOAT`` (``sa.Float()`` without precision).
     float_bits: ClassVar[int] = 64
@@ -95,6 +104,10 @@ class Backend:
         explicitly must be kept (``options.setdefault``); e.g. ``render_as_batch`` where
         ``ALTER TABLE`` is too limited, ``transactional_ddl`` where DDL cannot be rolled back.
         """
+
+    def write_options(self) -> dict[str, Any]:
+        """Execution options of the store's ``INSERT ... SELECT`` (reconcile, backfill)."""
+        return {}
 
     def attach(self, engine: sa.Engine) -> None:
         """Set up an engine the store will use (e.g. hooks on new connections)."""

@@ -182,7 +182,7 @@ def backfill_statement(
             )
         expected, joined = src, src
     # The feature's latest rows, LEFT JOINed (one per sample): a correlated NOT EXISTS over
-    # them was re-evaluated per source row on PostgreSQL (150 s for a 50k-row re-run).
+    # them was re-evaluated per source row by one planner (150 s for a 50k-row re-run).
     current = stmts.current()
     joined = joined.outerjoin(current, sa.and_(*(current.c[i] == src.c[i] for i in ids)))
     provenance = [expected.c[provenance_column(f)] for f in fields]

@@ -72,7 +72,7 @@ class TextFilter(sa.sql.expression.ColumnElement[bool]):
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.type = sa.types.NullType()  # type: ignore[assignment]  # no "= 1" on SQLite
+        self.type = sa.types.NullType()  # type: ignore[assignment]  # some engines refuse "= 1"
 
 
 def _escape(compiler: SQLCompiler, text: str) -> str:

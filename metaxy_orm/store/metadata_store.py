@@ -23,7 +23,7 @@ from metaxy_orm._sql.increment import (
 )
 from metaxy_orm._sql.settings import hash_settings
 from metaxy_orm._sql.statements import FeatureStatements, require_feature
-from metaxy_orm.columns import CREATED_AT, DATA_VERSION, PROVENANCE
+from metaxy_orm.columns import CREATED_AT, DATA_VERSION, MATERIALIZATION_ID, PROVENANCE
 from metaxy_orm.exceptions import InvalidRowsError
 from metaxy_orm.frames import Rows, to_frame
 from metaxy_orm.hashing import HashAlgorithm
@@ -253,9 +253,26 @@ class MetadataStore:
     # -- data operations (what the Alembic extension runs) --------------------------------
 
     def _execute_count(
-        self, action: str, stmts: FeatureStatements, statement: sa.Executable
+        self,
+        action: str,
+        stmts: FeatureStatements,
+        statement: sa.Executable,
+        where: sa.ColumnElement[bool] | None = None,
     ) -> int:
+        """Run an INSERT/DELETE on the feature's table; how many rows it wrote or deleted.
+
+        Where the database reports no row count (ClickHouse), the rows matching ``where`` are
+        counted before and after instead.
+        """
+        counted = sa.select(sa.func.count()).select_from(stmts.table)
+        if where is not None:
+            counted = counted.where(where)
         with self._transaction(action, stmts) as conn:
+            statement = statement.execution_options(**self.backend.write_options())
+            if not self.backend.reports_rowcount:
+                before = int(conn.execute(counted).scalar_one())
+                conn.execute(statement)
+                return abs(int(conn.execute(counted).scalar_one()) - before)
             # rowcount of INSERT ... SELECT is only kept when asked for (SQLAlchemy 2.0.28+)
             result = conn.execute(statement.execution_options(preserve_rowcount=True))
             return int(result.rowcount)
@@ -275,7 +292,9 @@ class MetadataStore:
             materialization_id=materialization_id,
             created_at=write_time(),
         )
-        return self._execute_count("reconcile", stmts, statement)
+        return self._execute_count(
+            "reconcile", stmts, statement, _tagged(stmts.table, materialization_id)
+        )
 
     def backfill(
         self,
@@ -297,7 +316,9 @@ class MetadataStore:
             materialization_id=materialization_id,
             created_at=write_time(),
         )
-        return self._execute_count("backfill", stmts, statement)
+        return self._execute_count(
+            "backfill", stmts, statement, _tagged(stmts.table, materialization_id)
+        )
 
     def cleanup(self, feature: type[Feature], *, keep_last: int = 1) -> int:
         """Delete rows that are not among the ``keep_last`` newest of their sample.
@@ -313,7 +334,10 @@ class MetadataStore:
         """Delete the rows written under ``materialization_id`` (undoes reconcile/backfill)."""
         stmts = self._statements(feature)
         return self._execute_count(
-            "delete_materialization", stmts, data_ops.undo_statement(stmts, materialization_id)
+            "delete_materialization",
+            stmts,
+            data_ops.undo_statement(stmts, materialization_id),
+            _tagged(stmts.table, materialization_id),
         )
 
     # -- status ----------------------------------------------------------------------------
@@ -389,3 +413,7 @@ class MetadataStore:
             f"MetadataStore({self.backend.name}, hash_algorithm='{self.settings.algorithm.value}', "
             f"hash_truncation_length={self.settings.truncation})"
         )
+
+
+def _tagged(table: sa.Table, materialization_id: str) -> sa.ColumnElement[bool]:
+    return table.c[MATERIALIZATION_ID] == materialization_id

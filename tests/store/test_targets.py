@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 import metaxy_orm as mx
 from example_app.pipeline import VideoPipeline
+from metaxy_orm._backends import REGISTRY
 
 from .conftest import (
     AUDIO,
@@ -31,7 +32,8 @@ def committed_rows(engine: sa.Engine, feature: type[mx.Feature]) -> int:
 
 def test_url_target(database_url: str, pipeline: VideoPipeline, engine: sa.Engine) -> None:
     with mx.MetadataStore(database_url) as store:
-        assert store.backend.name == sa.make_url(database_url).get_backend_name()
+        dialect = sa.make_url(database_url).get_backend_name()
+        assert [r.name for r in REGISTRY if dialect in r.dialects] == [store.backend.name]
         run_workflow(store, pipeline, root_samples())
         assert store.read(pipeline.face_detection).height == N_SAMPLES
     assert committed_rows(engine, pipeline.stt) == N_SAMPLES
@@ -55,10 +57,12 @@ def test_connection_target(engine: sa.Engine, pipeline: VideoPipeline) -> None:
         store.write(video, root_samples(3, start=5))
         assert store.read(video).height == 8
         transaction.rollback()
-        assert store.read(video).height == 5
+        # without transactions (ClickHouse) every write is committed when it returns
+        assert store.read(video).height == (5 if store.backend.transactional else 8)
         with conn.begin():
             inc = store.resolve_update(video, samples=root_samples(10))
-            assert uids(inc.new) == {sample_uid(i) for i in range(5, 10)}
+            start = 5 if store.backend.transactional else 8
+            assert uids(inc.new) == {sample_uid(i) for i in range(start, 10)}
             store.write(video, inc.new)
     assert committed_rows(engine, video) == 10
 
@@ -81,8 +85,9 @@ def test_session_target_commit_and_rollback(engine: sa.Engine, pipeline: VideoPi
         store.write(video, inc.new)
         assert store.read(video).height == 9
         session.rollback()
-        assert store.read(video).height == 6
-    assert committed_rows(engine, video) == 6
+        kept = 6 if store.backend.transactional else 9  # ClickHouse: written is written
+        assert store.read(video).height == kept
+    assert committed_rows(engine, video) == kept
 
 
 def test_session_sees_orm_changes(engine: sa.Engine, pipeline: VideoPipeline) -> None:

@@ -208,13 +208,14 @@ def test_write_is_atomic_when_the_database_refuses_a_row(
     at all, the error is ours and names the feature; the store stays usable. ``int`` columns
     are 64-bit, so 2**40 is an ordinary value everywhere."""
     face_detection = pipeline.face_detection
-    with engine.begin() as conn:
-        conn.execute(sa.text("CREATE UNIQUE INDEX ux_faces ON face_detection (num_faces)"))
     rows = valid_faces()
-    rows[-1]["num_faces"] = rows[0]["num_faces"]
-    with pytest.raises(mx.StoreDatabaseError, match="feature 'face_detection'"):
-        store.write(face_detection, rows)
-    assert store.read(face_detection, history=True).is_empty()
+    if store.backend.enforces_constraints:  # ClickHouse has no unique index to refuse a row
+        with engine.begin() as conn:
+            conn.execute(sa.text("CREATE UNIQUE INDEX ux_faces ON face_detection (num_faces)"))
+        rows[-1]["num_faces"] = rows[0]["num_faces"]
+        with pytest.raises(mx.StoreDatabaseError, match="feature 'face_detection'"):
+            store.write(face_detection, rows)
+        assert store.read(face_detection, history=True).is_empty()
     rows[-1]["num_faces"] = 2**40
     assert store.write(face_detection, rows) == len(rows)
     assert store.read(face_detection)["num_faces"].to_list()[-1] == 2**40

@@ -1,0 +1,118 @@
+"""Alembic on ClickHouse: the implementations Alembic looks up by dialect name.
+
+- ``clickhousedb`` (clickhouse-connect, chDB): clickhouse-connect ships ``ClickHouseImpl``
+  (a version table with a MergeTree engine, ``ADD/DROP COLUMN``, ``MODIFY COLUMN``, data-skipping
+  indexes); importing it registers it.
+- ``clickhouse`` (clickhouse-sqlalchemy): its own Alembic module does not import on
+  Alembic >= 1.15, so a small implementation is registered here: no transactional DDL, and a
+  version table with an engine. Feature tables get theirs from the compile rules of
+  :mod:`metaxy_orm._backends.clickhouse.ddl`, which ``op.create_table`` goes through too.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from typing import Any
+
+import sqlalchemy as sa
+from alembic.ddl.impl import DefaultImpl
+
+from metaxy_orm._backends.clickhouse.ddl import ENGINE_INFO_KEY
+
+__all__ = ["ClickHouseNativeImpl", "load"]
+
+
+class ClickHouseNativeImpl(DefaultImpl):
+    """Alembic's implementation for clickhouse-sqlalchemy (``clickhouse+native``/``+http``)."""
+
+    __dialect__ = "clickhouse"
+    transactional_ddl = False
+
+    def version_table_impl(
+        self,
+        *,
+        version_table: str,
+        version_table_schema: str | None,
+        version_table_pk: bool,
+        **kw: Any,
+    ) -> sa.Table:
+        return sa.Table(
+            version_table,
+            sa.MetaData(),
+            sa.Column("version_num", sa.String(32), nullable=False),
+            schema=version_table_schema,
+            info={ENGINE_INFO_KEY: "MergeTree() ORDER BY tuple()"},
+        )
+
+
+def created_here(index: sa.Index, dialect: sa.Dialect) -> bool:
+    """Whether ``create_all`` creates this index on this dialect (its ``ddl_if``)."""
+    ddl_if = getattr(index, "_ddl_if", None)
+    if ddl_if is None or ddl_if.callable_ is None:
+        return True
+    return bool(ddl_if.callable_(None, index, None, dialect=dialect))
+
+
+def _normal(type_text: str) -> str:
+    return type_text.replace(" ", "").replace('"', "'")
+
+
+def _connect_impl() -> type[DefaultImpl]:
+    """clickhouse-connect's implementation, taught what ``create_all`` does with indexes.
+
+    It refuses every ``op.create_index``; a feature table's latest-row index is not created on
+    ClickHouse at all (the table is sorted that way), so autogenerate must neither propose it
+    nor run it, and a user's plain index becomes a ``minmax`` data-skipping index as with
+    ``create_all``.
+    """
+    base = importlib.import_module("clickhouse_connect.cc_sqlalchemy.alembic").ClickHouseImpl
+
+    class MetaxyClickHouseImpl(base):  # type: ignore[misc, valid-type]
+        __dialect__ = "clickhousedb"
+
+        def create_index(self, index: sa.Index, **kw: Any) -> None:
+            if created_here(index, self.dialect):
+                self._exec(sa.schema.CreateIndex(index))
+
+        def drop_index(self, index: sa.Index, **kw: Any) -> None:
+            if created_here(index, self.dialect) and index.table is not None:
+                table = self.dialect.identifier_preparer.format_table(index.table)
+                name = self.dialect.identifier_preparer.quote(str(index.name))
+                self._exec(sa.text(f"ALTER TABLE {table} DROP INDEX {name}"))
+
+        def compare_type(self, inspector_column: sa.Column[Any], metadata_column: Any) -> bool:
+            # Compare ClickHouse type texts: the metadata's portable types as create_all
+            # renders them here (String, Nullable(...), DateTime64(6, 'UTC')) with what the
+            # server reports, instead of portable type classes that never match reflection.
+            compile_type = self.dialect.type_compiler.process
+            expected = compile_type(metadata_column.type, type_expression=metadata_column)
+            actual = getattr(inspector_column.type, "name", None) or compile_type(
+                inspector_column.type
+            )
+            return _normal(expected) != _normal(str(actual))
+
+        def correct_for_autogen_constraints(
+            self,
+            conn_uniques: set[Any],
+            conn_indexes: set[Any],
+            metadata_unique_constraints: set[Any],
+            metadata_indexes: set[Any],
+        ) -> None:
+            super().correct_for_autogen_constraints(
+                conn_uniques, conn_indexes, metadata_unique_constraints, metadata_indexes
+            )
+            metadata_unique_constraints.clear()  # ClickHouse has none
+            for index in list(metadata_indexes):
+                if not created_here(index, self.dialect):
+                    metadata_indexes.discard(index)
+
+    return MetaxyClickHouseImpl
+
+
+def load() -> None:
+    """Register both implementations (the clickhouse-connect one when it is installed)."""
+    if importlib.util.find_spec("clickhouse_connect") is not None and not _LOADED:
+        _LOADED.append(_connect_impl())
+
+
+_LOADED: list[type[DefaultImpl]] = []
