@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from syrupy.assertion import SnapshotAssertion
 
 from metaxy_orm.snapshots import latest_snapshot
+from tests.conftest import missing_requirement
 
 from .conftest import FEATURES_MODULE, Mxo, invoke
 
@@ -181,6 +182,8 @@ def test_added_and_removed_features_and_fields(
     assert "removed  frames" in shrunk.stdout
     assert "removed features: stt" in shrunk.stdout
     dot = shutil.which("dot")
+    if dot is None:
+        missing_requirement("graphviz's dot: `apt-get install -y graphviz`")
     assert dot is not None
     for args in (["v1.json", "smaller.json"], ["smaller.json", "v1.json"]):
         text = invoke(["graph", "diff", *args, "-f", "dot"]).stdout

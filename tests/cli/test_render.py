@@ -13,6 +13,7 @@ from syrupy.assertion import SnapshotAssertion
 from example_app.pipeline import define_video_pipeline
 from metaxy_orm.snapshots import diff_snapshots, graph_snapshot
 from metaxy_orm.testing import isolated_graph
+from tests.conftest import missing_requirement
 
 from .conftest import invoke
 
@@ -74,7 +75,9 @@ def test_render_json_round_trips_as_a_snapshot(project_dir: Path) -> None:
 
 def test_dot_is_valid_for_graphviz(project_dir: Path, tmp_path: Path) -> None:
     dot = shutil.which("dot")
-    assert dot is not None, "graphviz is needed: apt-get install -y graphviz (.ci/run does it)"
+    if dot is None:
+        missing_requirement("graphviz's dot: `apt-get install -y graphviz`")
+    assert dot is not None
     for args in (
         ["graph", "render", "--format", "dot"],
         ["graph", "diff", "code", "code", "-f", "dot"],

@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.conftest import missing_requirement
 from tests.web.conftest import results_for, samples
 
 CHROMIUM = "/usr/bin/chromium"
@@ -77,8 +78,9 @@ def compute(base: str, feature: str) -> None:
 
 
 @pytest.mark.duckdb
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
 def test_dashboard_shows_stale_features_after_an_audio_change(server: str, tmp_path: Path) -> None:
+    if not Path(CHROMIUM).exists():
+        missing_requirement("Debian's chromium: `apt-get install -y chromium`")
     from playwright.sync_api import sync_playwright
 
     assert httpx.post(f"{server}/api/features/video/samples", json=samples(N)).status_code == 200
