@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 from typing import Any
 
 import sqlalchemy as sa
@@ -110,7 +111,15 @@ def _connect_impl() -> type[DefaultImpl]:
 
 
 def load() -> None:
-    """Register both implementations (the clickhouse-connect one when it is installed)."""
+    """Register both implementations (the clickhouse-connect one when it is installed).
+
+    clickhouse-connect's implementation imports ``alembic.autogenerate``; while Alembic itself
+    is still being imported (its plugins are set up then) that module is half built, so the
+    registration waits for ``alembic_ext.configure``, which every ClickHouse env.py calls.
+    """
+    autogenerate = sys.modules.get("alembic.autogenerate")
+    if autogenerate is not None and not hasattr(autogenerate, "compare_metadata"):
+        return
     if importlib.util.find_spec("clickhouse_connect") is not None and not _LOADED:
         _LOADED.append(_connect_impl())
 
