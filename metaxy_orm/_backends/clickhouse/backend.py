@@ -33,6 +33,14 @@ __all__ = ["ClickHouseBackend"]
 _ONE_BLOCK = 1 << 62
 
 
+#: Server error codes that say a table or column does not exist (ClickHouse's ErrorCodes.cpp).
+_MISSING_SCHEMA_CODES = {
+    "NO_SUCH_COLUMN_IN_TABLE": 16,
+    "UNKNOWN_IDENTIFIER": 47,
+    "UNKNOWN_TABLE": 60,
+    "UNKNOWN_DATABASE": 81,
+}
+
 def _one_block_settings(rows: int) -> dict[str, Any]:
     return {
         "max_insert_block_size": max(rows, 1_048_576),
@@ -59,6 +67,35 @@ class ClickHouseBackend(Backend):
     transactional: ClassVar[bool] = False
     enforces_constraints: ClassVar[bool] = False
     reports_rowcount: ClassVar[bool] = False
+
+    @classmethod
+    def driver_errors(cls) -> tuple[type[Exception], ...]:
+        # fetch_frame and bulk_insert call the drivers directly, past SQLAlchemy.
+        errors: list[type[Exception]] = []
+        try:
+            from clickhouse_connect.driver.exceptions import ClickHouseError
+
+            errors.append(ClickHouseError)
+        except ImportError:  # pragma: no cover - clickhouse-sqlalchemy only
+            pass
+        try:
+            from clickhouse_driver.errors import Error
+
+            errors.append(Error)
+        except ImportError:  # pragma: no cover - clickhouse-connect only
+            pass
+        return tuple(errors)
+
+    @classmethod
+    def is_missing_schema(cls, error: BaseException) -> bool:
+        code = getattr(error, "code", None)  # clickhouse-driver's ServerException
+        if isinstance(code, int):
+            return code in _MISSING_SCHEMA_CODES.values()
+        text = str(error)  # clickhouse-connect: "Code: 60. DB::Exception: ... (UNKNOWN_TABLE)"
+        return any(
+            f"({name})" in text or f"Code: {number}." in text
+            for name, number in _MISSING_SCHEMA_CODES.items()
+        )
 
     def write_options(self) -> dict[str, Any]:
         # An INSERT ... SELECT squashed into one block, hence one part: all rows or none.
