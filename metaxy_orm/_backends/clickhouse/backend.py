@@ -14,6 +14,8 @@ refused or said in ``docs/clickhouse.md`` (a user ``PARTITION BY`` splits a bloc
 
 from __future__ import annotations
 
+import datetime
+import json
 import uuid
 from collections.abc import Sequence
 from typing import Any, ClassVar
@@ -41,6 +43,7 @@ _MISSING_SCHEMA_CODES = {
     "UNKNOWN_DATABASE": 81,
 }
 
+
 def _one_block_settings(rows: int) -> dict[str, Any]:
     return {
         "max_insert_block_size": max(rows, 1_048_576),
@@ -67,6 +70,19 @@ class ClickHouseBackend(Backend):
     transactional: ClassVar[bool] = False
     enforces_constraints: ClassVar[bool] = False
     reports_rowcount: ClassVar[bool] = False
+    # Date32's range (a `date` column is Date32 here).
+    date_range: ClassVar[tuple[datetime.date, datetime.date] | None] = (
+        datetime.date(1900, 1, 1),
+        datetime.date(2299, 12, 31),
+    )
+    refused_kinds: ClassVar[dict[str, str]] = {
+        "binary": "ClickHouse's String hands bytes back as text through clickhouse-connect; "
+        "store them base64- or hex-encoded in a `str` column",
+        "time": "ClickHouse reads a Time64 back as a duration, not a time of day; store it as "
+        "microseconds since midnight in an `int` column",
+        "uuid": "clickhouse-connect reads a UUID column back as raw bytes in Arrow; store the "
+        "UUID's text in a `str` column",
+    }
 
     @classmethod
     def driver_errors(cls) -> tuple[type[Exception], ...]:
@@ -96,6 +112,16 @@ class ClickHouseBackend(Backend):
             f"({name})" in text or f"Code: {number}." in text
             for name, number in _MISSING_SCHEMA_CODES.items()
         )
+
+    def attach(self, engine: sa.Engine) -> None:
+        # The ClickHouse dialects lack the JSON (de)serializers sa.JSON columns expect.
+        dialect: Any = engine.dialect
+        for attribute, function in (
+            ("_json_serializer", json.dumps),
+            ("_json_deserializer", json.loads),
+        ):
+            if getattr(dialect, attribute, None) is None:
+                setattr(dialect, attribute, function)
 
     def write_options(self) -> dict[str, Any]:
         # An INSERT ... SELECT squashed into one block, hence one part: all rows or none.

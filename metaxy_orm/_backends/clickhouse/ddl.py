@@ -169,7 +169,7 @@ _SIMPLE: dict[type[Any], str] = {
     sa.Integer: "Int64",
     sa.BigInteger: "Int64",
     sa.SmallInteger: "Int16",
-    sa.Date: "Date",
+    sa.Time: "Time64(6)",
     sa.Uuid: "UUID",
 }
 
@@ -180,6 +180,8 @@ for _dialect in DIALECTS:
     compiles(sa.DateTime, _dialect)(_rule(_datetime))
     compiles(sa.Numeric, _dialect)(_rule(_numeric))
     compiles(sa.Float, _dialect)(_rule(_numeric))
+    compiles(sa.Double, _dialect)(_rule(_numeric))
+    compiles(sa.Date, _dialect)(_rule(lambda t, d: "Date32" if modern_server(d) else "Date"))
 
 
 def _cast(element: Cast[Any], compiler: SQLCompiler, **kw: Any) -> str:
