@@ -192,6 +192,15 @@ def describe_database(connection: sa.Connection, backend: str) -> DatabaseState:
             "WHERE database_name = current_database() AND NOT is_primary"
         ):
             indexes[str(table)][str(name)] = [c.strip() for c in str(expressions)[1:-1].split(",")]
+    elif backend.startswith("clickhouse"):  # data-skipping indexes, which nothing reflects
+        pks = {t: list(inspector.get_pk_constraint(t)["constrained_columns"]) for t in tables}
+        indexes = {t: {} for t in tables}
+        for table, name, expression in connection.exec_driver_sql(
+            "SELECT table, name, expr FROM system.data_skipping_indices "
+            "WHERE database = currentDatabase()"
+        ):
+            columns_of = [c.strip().strip("`") for c in str(expression).split(",")]
+            indexes[str(table)][str(name)] = columns_of
     else:
         pks = {t: list(inspector.get_pk_constraint(t)["constrained_columns"]) for t in tables}
         indexes = {

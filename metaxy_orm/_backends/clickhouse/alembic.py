@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from alembic.ddl.impl import DefaultImpl
 
 from metaxy_orm._backends.clickhouse.ddl import ENGINE_INFO_KEY
+from metaxy_orm._backends.identifiers import latest_index_name
 
 __all__ = ["ClickHouseNativeImpl", "load"]
 
@@ -47,7 +48,14 @@ class ClickHouseNativeImpl(DefaultImpl):
 
 
 def created_here(index: sa.Index, dialect: sa.Dialect) -> bool:
-    """Whether ``create_all`` creates this index on this dialect (its ``ddl_if``)."""
+    """Whether ``create_all`` creates this index on this dialect.
+
+    By name too: ``op.create_index`` in a revision builds a new ``Index`` without the
+    metadata's ``ddl_if``, and the latest-row index is never created on ClickHouse.
+    """
+    table = index.table.name if index.table is not None else ""
+    if index.name == latest_index_name(table):
+        return False
     ddl_if = getattr(index, "_ddl_if", None)
     if ddl_if is None or ddl_if.callable_ is None:
         return True
@@ -62,8 +70,9 @@ def _connect_impl() -> type[DefaultImpl]:
     """clickhouse-connect's implementation, taught what ``create_all`` does with indexes.
 
     It refuses every ``op.create_index``; a feature table's latest-row index is not created on
-    ClickHouse at all (the table is sorted that way), so autogenerate must neither propose it
-    nor run it, and a user's plain index becomes a ``minmax`` data-skipping index as with
+    ClickHouse at all (the table is sorted that way): revisions keep its ``op.create_index``
+    for a new table (they stay the same on every backend), which is skipped here, and
+    autogenerate leaves it out of the comparison of an existing table; and a user's plain index becomes a ``minmax`` data-skipping index as with
     ``create_all``.
     """
     base = importlib.import_module("clickhouse_connect.cc_sqlalchemy.alembic").ClickHouseImpl
@@ -103,9 +112,37 @@ def _connect_impl() -> type[DefaultImpl]:
                 conn_uniques, conn_indexes, metadata_unique_constraints, metadata_indexes
             )
             metadata_unique_constraints.clear()  # ClickHouse has none
+            # Alembic passes a frozenset when the table does not exist yet: the revision keeps
+            # every index of a new table, as on every backend (create_index skips ours here).
+            if not isinstance(conn_indexes, set):
+                return
             for index in list(metadata_indexes):
                 if not created_here(index, self.dialect):
                     metadata_indexes.discard(index)
+            # clickhouse-connect reflects no index: read the data-skipping indexes.
+            tables = {ix.table.name for ix in metadata_indexes if isinstance(ix.table, sa.Table)}
+            known = {ix.name for ix in conn_indexes}
+            for name in sorted(tables):
+                conn_indexes.update(
+                    ix for ix in self._skipping_indexes(name) if ix.name not in known
+                )
+
+        def _skipping_indexes(self, table_name: str) -> list[sa.Index]:
+            if self.connection is None:
+                return []
+            rows = self.connection.execute(
+                sa.text(
+                    "SELECT name, expr FROM system.data_skipping_indices "
+                    "WHERE database = currentDatabase() AND table = :table"
+                ),
+                {"table": table_name},
+            ).all()
+            indexes = []
+            for name, expression in rows:
+                columns = [c.strip().strip("`") for c in str(expression).split(",")]
+                table = sa.Table(table_name, sa.MetaData(), *(sa.Column(c) for c in columns))
+                indexes.append(sa.Index(str(name), *(table.c[c] for c in columns)))
+            return indexes
 
     return MetaxyClickHouseImpl
 
