@@ -213,6 +213,12 @@ def describe_database(connection: sa.Connection, backend: str) -> DatabaseState:
     return DatabaseState(tables, columns, {t: pks.get(t, []) for t in tables}, indexes)
 
 
+def plain(script: str) -> str:
+    """A SQL script without identifier quoting (ClickHouse quotes every name with backticks),
+    for assertions about the statements it holds."""
+    return script.replace("`", "")
+
+
 def revision_text(path: Path) -> str:
     return path.read_text(encoding="utf-8")
 
