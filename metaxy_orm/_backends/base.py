@@ -7,11 +7,11 @@ latest-row query) and declare their capabilities as class attributes, so that co
 
 from __future__ import annotations
 
+import datetime
 import importlib
 import importlib.util
 import uuid
 from collections.abc import Sequence
-import datetime
 from typing import Any, ClassVar
 
 import polars as pl

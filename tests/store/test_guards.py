@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from sqlmodel import SQLModel
 
 import metaxy_orm as mx
-from metaxy_orm._backends import capabilities_for
 from example_app.pipeline import VideoPipeline
+from metaxy_orm._backends import capabilities_for
 
 from .conftest import history_rows, root_samples
 

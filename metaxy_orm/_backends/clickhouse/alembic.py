@@ -72,8 +72,9 @@ def _connect_impl() -> type[DefaultImpl]:
     It refuses every ``op.create_index``; a feature table's latest-row index is not created on
     ClickHouse at all (the table is sorted that way): revisions keep its ``op.create_index``
     for a new table (they stay the same on every backend), which is skipped here, and
-    autogenerate leaves it out of the comparison of an existing table; and a user's plain index becomes a ``minmax`` data-skipping index as with
-    ``create_all``.
+    autogenerate leaves it out of the comparison of an existing table (whose data-skipping
+    indexes it reads, since nothing reflects them); and a user's plain index becomes a
+    ``minmax`` data-skipping index as with ``create_all``.
     """
     base = importlib.import_module("clickhouse_connect.cc_sqlalchemy.alembic").ClickHouseImpl
 
