@@ -34,6 +34,7 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
+from metaxy_orm._backends import backend_for, capabilities_for
 from metaxy_orm.snapshots import GraphSnapshot, latest_snapshot
 
 REPO = Path(__file__).resolve().parents[2]
@@ -115,8 +116,13 @@ class Project:
             with duckdb.connect(str(url.database)) as connection:
                 connection.execute(script)
         else:
-            engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+            backend = capabilities_for(url.get_backend_name())
+            # ClickHouse has no transactions (and clickhouse-sqlalchemy no isolation levels)
+            options = {"isolation_level": "AUTOCOMMIT"} if backend.transactional else {}
+            engine = sa.create_engine(url, **options)
             with engine.connect() as connection:
+                # what metaxy-orm checks first: a server it refuses says so before the script
+                backend_for(engine.dialect).prepare(connection)
                 connection.exec_driver_sql(script)
             engine.dispose()
 
