@@ -201,10 +201,19 @@ def describe_database(connection: sa.Connection, backend: str) -> DatabaseState:
     elif backend.startswith("clickhouse"):  # data-skipping indexes, which nothing reflects
         pks = {t: list(inspector.get_pk_constraint(t)["constrained_columns"]) for t in tables}
         indexes = {t: {} for t in tables}
-        for table, name, expression in connection.exec_driver_sql(
-            "SELECT table, name, expr FROM system.data_skipping_indices "
-            "WHERE database = currentDatabase()"
-        ):
+        has_catalog = connection.exec_driver_sql(  # not on 18.16 (which has none to list)
+            "SELECT count() FROM system.tables "
+            "WHERE database = 'system' AND name = 'data_skipping_indices'"
+        ).scalar()
+        rows = (
+            connection.exec_driver_sql(
+                "SELECT table, name, expr FROM system.data_skipping_indices "
+                "WHERE database = currentDatabase()"
+            )
+            if has_catalog
+            else []
+        )
+        for table, name, expression in rows:
             columns_of = [c.strip().strip("`") for c in str(expression).split(",")]
             indexes[str(table)][str(name)] = columns_of
     else:

@@ -152,14 +152,34 @@ def load() -> None:
     """Register both implementations (the clickhouse-connect one when it is installed).
 
     clickhouse-connect's implementation imports ``alembic.autogenerate``; while Alembic itself
-    is still being imported (its plugins are set up then) that module is half built, so the
-    registration waits for ``alembic_ext.configure``, which every ClickHouse env.py calls.
+    is still being imported (its plugins are set up then) that module is half built, so a
+    stand-in is registered instead, which builds the real implementation when the first
+    migration context asks for it (an ``env.py`` that only names the plugin calls nothing else).
     """
+    if importlib.util.find_spec("clickhouse_connect") is None or _LOADED:
+        return
     autogenerate = sys.modules.get("alembic.autogenerate")
     if autogenerate is not None and not hasattr(autogenerate, "compare_metadata"):
+        _defer()
         return
-    if importlib.util.find_spec("clickhouse_connect") is not None and not _LOADED:
-        _LOADED.append(_connect_impl())
+    _LOADED.append(_connect_impl())
+
+
+def _defer() -> None:
+    if _DEFERRED:
+        return
+
+    class DeferredClickHouseImpl(DefaultImpl):
+        """Stands in for the clickhouse-connect implementation until Alembic is imported."""
+
+        __dialect__ = "clickhousedb"
+
+        def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+            load()  # defines (and so registers) the real implementation, replacing this one
+            return _LOADED[0](*args, **kwargs)
+
+    _DEFERRED.append(DeferredClickHouseImpl)
 
 
 _LOADED: list[type[DefaultImpl]] = []
+_DEFERRED: list[type[DefaultImpl]] = []
