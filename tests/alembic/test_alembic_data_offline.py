@@ -13,6 +13,7 @@ from alembic.util import CommandError
 from alembic_helpers import Project, plain
 from pipeline_data import N, compute, counts, resolve, root_samples, rows_of, stale_uids, uid
 
+import alembic_ext.render  # noqa: F401 - the renderers, which autogenerate loads otherwise
 import metaxy_orm as mx
 from alembic_ext import (
     BackfillFeatureOp,
