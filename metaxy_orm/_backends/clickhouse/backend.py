@@ -95,7 +95,7 @@ class ClickHouseBackend(Backend):
         except ImportError:  # pragma: no cover - clickhouse-sqlalchemy only
             pass
         try:
-            from clickhouse_driver.errors import Error
+            from clickhouse_driver.errors import Error  # type: ignore[import-untyped]
 
             errors.append(Error)
         except ImportError:  # pragma: no cover - clickhouse-connect only

@@ -187,7 +187,7 @@ for _dialect in DIALECTS:
 def _cast(element: Cast[Any], compiler: SQLCompiler, **kw: Any) -> str:
     """``CAST(NULL AS T)`` is an error in ClickHouse unless ``T`` is ``Nullable``."""
     if not isinstance(element.clause, Null):
-        return str(compiler.visit_cast(element, **kw))
+        return str(compiler.visit_cast(element, **kw))  # type: ignore[no-untyped-call]
     text = compiler.dialect.type_compiler_instance.process(element.type)
     if not text.startswith("Nullable("):
         text = f"Nullable({text})"
