@@ -7,6 +7,7 @@ latest-row query) and declare their capabilities as class attributes, so that co
 
 from __future__ import annotations
 
+import datetime
 import importlib
 import importlib.util
 import uuid
@@ -60,6 +61,11 @@ class Backend:
     plain_decimal: ClassVar[tuple[int, int] | None] = None
     #: Whether ``Numeric`` values are kept as 64-bit floats (SQLite's NUMERIC affinity).
     decimals_as_double: ClassVar[bool] = False
+    #: (first, last) date a ``date`` column holds (``None``: all of Python's dates).
+    date_range: ClassVar[tuple[datetime.date, datetime.date] | None] = None
+    #: Column kinds (``metaxy_orm.column_types.Kind``) whose values the backend cannot give
+    #: back exactly, with why: ``write`` refuses any non-NULL value of them.
+    refused_kinds: ClassVar[dict[str, str]] = {}
     #: Largest primary-key entry (id values, data version, write time) the index takes, in
     #: bytes (``None``: no limit that ids could reach).
     max_index_key_bytes: ClassVar[int | None] = None

@@ -131,6 +131,8 @@ def _convert(
 def _checks(column: ColumnType, backend: Backend | None, value: pl.Expr) -> list[tuple[Any, str]]:
     """(bad-value condition, reason) pairs of a column kind, on its frame dtype."""
     checks: list[tuple[Any, str]] = []
+    if backend is not None and column.kind in backend.refused_kinds:
+        checks.append((pl.lit(True), backend.refused_kinds[column.kind]))
     if column.kind == "int" and column.bits is not None and column.bits < 64:
         low, high = -(2 ** (column.bits - 1)), 2 ** (column.bits - 1) - 1
         checks.append(
@@ -179,6 +181,14 @@ def _checks(column: ColumnType, backend: Backend | None, value: pl.Expr) -> list
         checks.append((~value.is_in(list(column.labels)), f"not one of {list(column.labels)}"))
     elif column.kind == "uuid":
         checks.append((~value.str.contains(_UUID_TEXT), "not a UUID"))
+    elif column.kind == "date" and backend is not None and backend.date_range is not None:
+        first, last = backend.date_range
+        checks.append(
+            (
+                (value < first) | (value > last),
+                f"outside the dates {backend.name} holds ({first} to {last})",
+            )
+        )
     return checks
 
 

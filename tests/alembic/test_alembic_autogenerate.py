@@ -24,16 +24,30 @@ from alembic_helpers import (
 from sqlmodel import SQLModel
 
 import metaxy_orm as mx
+from metaxy_orm._backends import Backend, capabilities_for
 from metaxy_orm.snapshots import SNAPSHOTS_TABLE, graph_snapshot
 
 FEATURE_TABLES = {"video", "crop", "face_detection", "stt"}
 LATEST_INDEX = ["sample_uid", "metaxy_created_at"]
 
 
-def latest_index(table: str, backend: str) -> dict[str, list[str]]:
-    """The "latest row" index the database should have: none on DuckDB (metaxy-orm's choice,
-    which the DuckDB implementation follows even though revisions carry the create_index)."""
-    return {} if backend == "duckdb" else {f"ix_{table}_metaxy_latest": LATEST_INDEX}
+def capabilities(project: Project) -> type[Backend]:
+    return capabilities_for(sa.make_url(project.database_url).get_backend_name())
+
+
+def latest_index(table: str, project: Project) -> dict[str, list[str]]:
+    """The "latest row" index the database should have: none where the backend does not use
+    it (DuckDB, ClickHouse: metaxy-orm's choice, which their Alembic implementations follow
+    even though revisions carry the create_index)."""
+    if not capabilities(project).uses_latest_index:
+        return {}
+    return {f"ix_{table}_metaxy_latest": LATEST_INDEX}
+
+
+def primary_key(project: Project) -> list[str]:
+    """The reflected primary key of a feature table: none where the database has no key
+    constraints (ClickHouse: its sorting key is not a constraint)."""
+    return PRIMARY_KEY if capabilities(project).enforces_constraints else []
 
 
 PRIMARY_KEY = ["sample_uid", "metaxy_data_version", "metaxy_created_at"]
@@ -55,9 +69,10 @@ def assert_example_schema(project: Project) -> None:
     for table in FEATURE_TABLES:
         code = SQLModel.metadata.tables[table]
         assert state.columns[table] == [c.name for c in code.columns], table
-        assert state.primary_keys[table] == PRIMARY_KEY, table
-        assert state.indexes[table] == latest_index(table, project.backend), table
-    assert state.primary_keys[SNAPSHOTS_TABLE] == ["recording", "feature_key"]
+        assert state.primary_keys[table] == primary_key(project), table
+        assert state.indexes[table] == latest_index(table, project), table
+    if capabilities(project).enforces_constraints:
+        assert state.primary_keys[SNAPSHOTS_TABLE] == ["recording", "feature_key"]
 
 
 def test_autogenerate_example_graph(project: Project, define, backend: str) -> None:
@@ -287,9 +302,9 @@ def test_adding_a_field_and_a_column_to_an_existing_feature(
     }
     assert after.indexes["clip"] == {
         "ix_clip_sample": ["sample_uid"],
-        **latest_index("clip", backend),
+        **latest_index("clip", project),
     }
-    assert after.primary_keys["clip"] == PRIMARY_KEY
+    assert after.primary_keys["clip"] == primary_key(project)
     assert project.latest_snapshot() == graph_snapshot(second)
     project.check()
 

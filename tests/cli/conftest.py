@@ -69,7 +69,8 @@ def invoke(
 ) -> Result:
     """Run ``mxo`` in-process in a fresh feature graph (plain output)."""
     with isolated_graph():
-        return CliRunner().invoke(app, args, input=input, env={**PLAIN_ENV, **(env or {})})
+        result = CliRunner().invoke(app, args, input=input, env={**PLAIN_ENV, **(env or {})})
+    return refusal_raised(result)
 
 
 @pytest.fixture
@@ -83,6 +84,21 @@ def mxo(project_dir: Path, database_url: str) -> Mxo:
         return invoke([*base, *args], input=input)
 
     return run
+
+
+def refusal_raised(result: Result) -> Result:
+    """The result, or the database's refusal by design raised again.
+
+    The CLI turns a refused server (``UnsupportedDatabaseVersionError``) into exit code 3, as
+    it should; raising it here lets the test database's ``xfail(raises=...)`` check that the
+    command failed with exactly that refusal.
+    """
+    error: BaseException | None = result.exception
+    while error is not None:
+        if isinstance(error, mx.UnsupportedDatabaseVersionError):
+            raise error
+        error = error.__cause__ or error.__context__
+    return result
 
 
 def video_samples(n: int, edited: frozenset[int] = frozenset()) -> list[dict[str, str]]:

@@ -18,6 +18,7 @@ from sqlmodel import SQLModel
 
 import metaxy_orm as mx
 from example_app.pipeline import VideoPipeline
+from metaxy_orm._backends import capabilities_for
 
 from .conftest import history_rows, root_samples
 
@@ -139,7 +140,12 @@ def test_database_refusal_names_feature_and_column(
 ) -> None:
     """A constraint only the database knows: its error is ours, naming feature and column."""
     with engine.begin() as conn:
-        conn.execute(sa.text("CREATE UNIQUE INDEX ux_video_path ON video (path)"))
+        if capabilities_for(engine.dialect.name).enforces_constraints:
+            conn.execute(sa.text("CREATE UNIQUE INDEX ux_video_path ON video (path)"))
+        else:  # no unique keys (ClickHouse), but CHECK constraints are enforced on insert
+            conn.execute(
+                sa.text("ALTER TABLE video ADD CONSTRAINT ck_video_path CHECK path != '/same.mp4'")
+            )
     store = mx.MetadataStore(engine)
     rows = root_samples(2).with_columns(path=pl.lit("/same.mp4"))
     with pytest.raises(mx.StoreDatabaseError) as info:

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from alembic.ddl.impl import DefaultImpl
 
 from metaxy_orm._backends.clickhouse.ddl import ENGINE_INFO_KEY
+from metaxy_orm._backends.identifiers import latest_index_name
 
 __all__ = ["ClickHouseNativeImpl", "load"]
 
@@ -47,7 +48,14 @@ class ClickHouseNativeImpl(DefaultImpl):
 
 
 def created_here(index: sa.Index, dialect: sa.Dialect) -> bool:
-    """Whether ``create_all`` creates this index on this dialect (its ``ddl_if``)."""
+    """Whether ``create_all`` creates this index on this dialect.
+
+    By name too: ``op.create_index`` in a revision builds a new ``Index`` without the
+    metadata's ``ddl_if``, and the latest-row index is never created on ClickHouse.
+    """
+    table = index.table.name if index.table is not None else ""
+    if index.name == latest_index_name(table):
+        return False
     ddl_if = getattr(index, "_ddl_if", None)
     if ddl_if is None or ddl_if.callable_ is None:
         return True
@@ -62,9 +70,11 @@ def _connect_impl() -> type[DefaultImpl]:
     """clickhouse-connect's implementation, taught what ``create_all`` does with indexes.
 
     It refuses every ``op.create_index``; a feature table's latest-row index is not created on
-    ClickHouse at all (the table is sorted that way), so autogenerate must neither propose it
-    nor run it, and a user's plain index becomes a ``minmax`` data-skipping index as with
-    ``create_all``.
+    ClickHouse at all (the table is sorted that way): revisions keep its ``op.create_index``
+    for a new table (they stay the same on every backend), which is skipped here, and
+    autogenerate leaves it out of the comparison of an existing table (whose data-skipping
+    indexes it reads, since nothing reflects them); and a user's plain index becomes a
+    ``minmax`` data-skipping index as with ``create_all``.
     """
     base = importlib.import_module("clickhouse_connect.cc_sqlalchemy.alembic").ClickHouseImpl
 
@@ -103,9 +113,37 @@ def _connect_impl() -> type[DefaultImpl]:
                 conn_uniques, conn_indexes, metadata_unique_constraints, metadata_indexes
             )
             metadata_unique_constraints.clear()  # ClickHouse has none
+            # Alembic passes a frozenset when the table does not exist yet: the revision keeps
+            # every index of a new table, as on every backend (create_index skips ours here).
+            if not isinstance(conn_indexes, set):
+                return
             for index in list(metadata_indexes):
                 if not created_here(index, self.dialect):
                     metadata_indexes.discard(index)
+            # clickhouse-connect reflects no index: read the data-skipping indexes.
+            tables = {ix.table.name for ix in metadata_indexes if isinstance(ix.table, sa.Table)}
+            known = {ix.name for ix in conn_indexes}
+            for name in sorted(tables):
+                conn_indexes.update(
+                    ix for ix in self._skipping_indexes(name) if ix.name not in known
+                )
+
+        def _skipping_indexes(self, table_name: str) -> list[sa.Index]:
+            if self.connection is None:
+                return []
+            rows = self.connection.execute(
+                sa.text(
+                    "SELECT name, expr FROM system.data_skipping_indices "
+                    "WHERE database = currentDatabase() AND table = :table"
+                ),
+                {"table": table_name},
+            ).all()
+            indexes = []
+            for name, expression in rows:
+                columns = [c.strip().strip("`") for c in str(expression).split(",")]
+                table = sa.Table(table_name, sa.MetaData(), *(sa.Column(c) for c in columns))
+                indexes.append(sa.Index(str(name), *(table.c[c] for c in columns)))
+            return indexes
 
     return MetaxyClickHouseImpl
 
@@ -114,14 +152,34 @@ def load() -> None:
     """Register both implementations (the clickhouse-connect one when it is installed).
 
     clickhouse-connect's implementation imports ``alembic.autogenerate``; while Alembic itself
-    is still being imported (its plugins are set up then) that module is half built, so the
-    registration waits for ``alembic_ext.configure``, which every ClickHouse env.py calls.
+    is still being imported (its plugins are set up then) that module is half built, so a
+    stand-in is registered instead, which builds the real implementation when the first
+    migration context asks for it (an ``env.py`` that only names the plugin calls nothing else).
     """
+    if importlib.util.find_spec("clickhouse_connect") is None or _LOADED:
+        return
     autogenerate = sys.modules.get("alembic.autogenerate")
     if autogenerate is not None and not hasattr(autogenerate, "compare_metadata"):
+        _defer()
         return
-    if importlib.util.find_spec("clickhouse_connect") is not None and not _LOADED:
-        _LOADED.append(_connect_impl())
+    _LOADED.append(_connect_impl())
+
+
+def _defer() -> None:
+    if _DEFERRED:
+        return
+
+    class DeferredClickHouseImpl(DefaultImpl):
+        """Stands in for the clickhouse-connect implementation until Alembic is imported."""
+
+        __dialect__ = "clickhousedb"
+
+        def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+            load()  # defines (and so registers) the real implementation, replacing this one
+            return _LOADED[0](*args, **kwargs)
+
+    _DEFERRED.append(DeferredClickHouseImpl)
 
 
 _LOADED: list[type[DefaultImpl]] = []
+_DEFERRED: list[type[DefaultImpl]] = []

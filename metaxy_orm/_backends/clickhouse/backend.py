@@ -14,6 +14,8 @@ refused or said in ``docs/clickhouse.md`` (a user ``PARTITION BY`` splits a bloc
 
 from __future__ import annotations
 
+import datetime
+import json
 import uuid
 from collections.abc import Sequence
 from typing import Any, ClassVar
@@ -31,6 +33,15 @@ __all__ = ["ClickHouseBackend"]
 
 #: Larger than any batch: the server squashes everything it receives into one block.
 _ONE_BLOCK = 1 << 62
+
+
+#: Server error codes that say a table or column does not exist (ClickHouse's ErrorCodes.cpp).
+_MISSING_SCHEMA_CODES = {
+    "NO_SUCH_COLUMN_IN_TABLE": 16,
+    "UNKNOWN_IDENTIFIER": 47,
+    "UNKNOWN_TABLE": 60,
+    "UNKNOWN_DATABASE": 81,
+}
 
 
 def _one_block_settings(rows: int) -> dict[str, Any]:
@@ -59,6 +70,58 @@ class ClickHouseBackend(Backend):
     transactional: ClassVar[bool] = False
     enforces_constraints: ClassVar[bool] = False
     reports_rowcount: ClassVar[bool] = False
+    # Date32's range (a `date` column is Date32 here).
+    date_range: ClassVar[tuple[datetime.date, datetime.date] | None] = (
+        datetime.date(1900, 1, 1),
+        datetime.date(2299, 12, 31),
+    )
+    refused_kinds: ClassVar[dict[str, str]] = {
+        "binary": "ClickHouse's String hands bytes back as text through clickhouse-connect; "
+        "store them base64- or hex-encoded in a `str` column",
+        "time": "ClickHouse reads a Time64 back as a duration, not a time of day; store it as "
+        "microseconds since midnight in an `int` column",
+        "uuid": "clickhouse-connect reads a UUID column back as raw bytes in Arrow; store the "
+        "UUID's text in a `str` column",
+    }
+
+    @classmethod
+    def driver_errors(cls) -> tuple[type[Exception], ...]:
+        # fetch_frame and bulk_insert call the drivers directly, past SQLAlchemy.
+        errors: list[type[Exception]] = []
+        try:
+            from clickhouse_connect.driver.exceptions import ClickHouseError
+
+            errors.append(ClickHouseError)
+        except ImportError:  # pragma: no cover - clickhouse-sqlalchemy only
+            pass
+        try:
+            from clickhouse_driver.errors import Error  # type: ignore[import-untyped]
+
+            errors.append(Error)
+        except ImportError:  # pragma: no cover - clickhouse-connect only
+            pass
+        return tuple(errors)
+
+    @classmethod
+    def is_missing_schema(cls, error: BaseException) -> bool:
+        code = getattr(error, "code", None)  # clickhouse-driver's ServerException
+        if isinstance(code, int):
+            return code in _MISSING_SCHEMA_CODES.values()
+        text = str(error)  # clickhouse-connect: "Code: 60. DB::Exception: ... (UNKNOWN_TABLE)"
+        return any(
+            f"({name})" in text or f"Code: {number}." in text
+            for name, number in _MISSING_SCHEMA_CODES.items()
+        )
+
+    def attach(self, engine: sa.Engine) -> None:
+        # The ClickHouse dialects lack the JSON (de)serializers sa.JSON columns expect.
+        dialect: Any = engine.dialect
+        for attribute, function in (
+            ("_json_serializer", json.dumps),
+            ("_json_deserializer", json.loads),
+        ):
+            if getattr(dialect, attribute, None) is None:
+                setattr(dialect, attribute, function)
 
     def write_options(self) -> dict[str, Any]:
         # An INSERT ... SELECT squashed into one block, hence one part: all rows or none.

@@ -25,12 +25,13 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.schema import CreateColumn, CreateTable
+from sqlalchemy.sql.elements import Cast, Null
 
 from metaxy_orm._backends.clickhouse.dialects import DIALECTS
 from metaxy_orm.exceptions import UnsupportedDatabaseVersionError
 
 if TYPE_CHECKING:
-    from sqlalchemy.sql.compiler import DDLCompiler, GenericTypeCompiler
+    from sqlalchemy.sql.compiler import DDLCompiler, GenericTypeCompiler, SQLCompiler
 
 __all__ = ["ENGINE_INFO_KEY", "TableEngineText", "default_engine", "modern_server"]
 
@@ -168,7 +169,7 @@ _SIMPLE: dict[type[Any], str] = {
     sa.Integer: "Int64",
     sa.BigInteger: "Int64",
     sa.SmallInteger: "Int16",
-    sa.Date: "Date",
+    sa.Time: "Time64(6)",
     sa.Uuid: "UUID",
 }
 
@@ -179,6 +180,22 @@ for _dialect in DIALECTS:
     compiles(sa.DateTime, _dialect)(_rule(_datetime))
     compiles(sa.Numeric, _dialect)(_rule(_numeric))
     compiles(sa.Float, _dialect)(_rule(_numeric))
+    compiles(sa.Double, _dialect)(_rule(_numeric))
+    compiles(sa.Date, _dialect)(_rule(lambda t, d: "Date32" if modern_server(d) else "Date"))
+
+
+def _cast(element: Cast[Any], compiler: SQLCompiler, **kw: Any) -> str:
+    """``CAST(NULL AS T)`` is an error in ClickHouse unless ``T`` is ``Nullable``."""
+    if not isinstance(element.clause, Null):
+        return str(compiler.visit_cast(element, **kw))  # type: ignore[no-untyped-call]
+    text = compiler.dialect.type_compiler_instance.process(element.type)
+    if not text.startswith("Nullable("):
+        text = f"Nullable({text})"
+    return f"CAST(NULL AS {text})"
+
+
+for _dialect in DIALECTS:
+    compiles(Cast, _dialect)(_cast)
 
 
 # -- indexes --------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from metaxy_orm._backends.clickhouse import (  # noqa: F401  (compile rules and 
 )
 from metaxy_orm._backends.clickhouse.dialects import DIALECTS
 from metaxy_orm.hashing import MD5Hex, SHA256Hex, TruncateText, digest_argument
+from metaxy_orm.string_agg import OrderedStringAgg, aggregate_arguments
 
 if TYPE_CHECKING:
     from sqlalchemy.sql.compiler import SQLCompiler
@@ -36,7 +37,18 @@ def _truncate(element: TruncateText, compiler: SQLCompiler, **kw: Any) -> str:
     return f"substring({text}, 1, {length})"
 
 
+def _string_agg(element: OrderedStringAgg, compiler: SQLCompiler, **kw: Any) -> str:
+    # No ORDER BY inside an aggregate: collect (keys, value) pairs, sort them by the keys and
+    # join the values. ClickHouse compares String by its bytes (code point order in UTF-8), so
+    # text keys need no collation; groupArray skips NULL values, as string_agg does.
+    value, separator, keys = aggregate_arguments(element, compiler, **kw)
+    key = f"tuple({', '.join(k.sql for k in keys)})"
+    pairs = f"groupArray(tuple({key}, {value}))"
+    return f"arrayStringConcat(arrayMap(x -> x.2, arraySort(x -> x.1, {pairs})), {separator})"
+
+
 for _dialect in DIALECTS:
     compiles(MD5Hex, _dialect)(_md5)
     compiles(SHA256Hex, _dialect)(_sha256)
     compiles(TruncateText, _dialect)(_truncate)
+    compiles(OrderedStringAgg, _dialect)(_string_agg)
