@@ -137,28 +137,29 @@ def _increment_without_full_join(
     return sa.select(*union.c)
 
 
-def status_counts_statement(stmts: FeatureStatements, expected: sa.FromClause) -> sa.Select[Any]:
-    """``(status, count)`` rows: new, stale and orphaned samples, stored rows and samples.
+def status_counts_statement(
+    stmts: FeatureStatements, expected: sa.FromClause | None
+) -> sa.Select[Any]:
+    """``(what, count)`` rows: stored rows and samples, and new, stale and orphaned samples.
 
     One query per feature, grouped in the database, so that only a handful of counts travel
-    whatever the size of the feature. A status with no sample has no row.
+    whatever the size of the feature. A status with no sample has no row. Without ``expected``
+    (a root feature, whose expected samples only its caller knows) only the stored counts.
     """
-    answer = increment_statement(stmts, expected).subquery("__mx_increment")
     table = stmts.table
     ids = [table.c[c] for c in stmts.spec.id_columns]
     samples = sa.select(*ids).distinct().subquery("__mx_samples")
-    return (
-        sa.union_all(
+    parts: list[sa.Select[Any]] = [
+        sa.select(sa.literal("rows").label("what"), sa.func.count().label("n")).select_from(table),
+        sa.select(sa.literal("samples").label("what"), sa.func.count().label("n")).select_from(
+            samples
+        ),
+    ]
+    if expected is not None:
+        answer = increment_statement(stmts, expected).subquery("__mx_increment")
+        parts.append(
             sa.select(answer.c[STATUS].label("what"), sa.func.count().label("n")).group_by(
                 answer.c[STATUS]
-            ),
-            sa.select(sa.literal("rows").label("what"), sa.func.count().label("n")).select_from(
-                table
-            ),
-            sa.select(sa.literal("samples").label("what"), sa.func.count().label("n")).select_from(
-                samples
-            ),
+            )
         )
-        .subquery("__mx_counts")
-        .select()
-    )
+    return sa.union_all(*parts).subquery("__mx_counts").select()

@@ -362,32 +362,25 @@ class MetadataStore:
 
     def _status_of(self, feature: type[Feature]) -> FeatureStatus:
         stmts = self._statements(feature)
-        key = str(stmts.spec.key)
         is_root = not stmts.spec.deps
-        if is_root:
-            table = stmts.table
-            ids = [table.c[c] for c in stmts.spec.id_columns]
-            samples = sa.select(*ids).distinct().subquery("__mx_samples")
-            query = sa.select(
-                sa.select(sa.func.count()).select_from(table).scalar_subquery(),
-                sa.select(sa.func.count()).select_from(samples).scalar_subquery(),
-            )
-            with self._transaction("status", stmts) as conn:
-                rows, sample_count = conn.execute(query).one()
-            return FeatureStatus(key, int(rows), int(sample_count), None, None, None, True)
+        expected = None if is_root else stmts.expected()
         with self._transaction("status", stmts) as conn:
             counts = {
                 str(what): int(n)
-                for what, n in conn.execute(status_counts_statement(stmts, stmts.expected()))
+                for what, n in conn.execute(status_counts_statement(stmts, expected))
             }
+
+        def increment(status: str) -> int | None:
+            return None if is_root else counts.get(status, 0)
+
         return FeatureStatus(
-            key,
+            str(stmts.spec.key),
             rows=counts.get("rows", 0),
             samples=counts.get("samples", 0),
-            new=counts.get("new", 0),
-            stale=counts.get("stale", 0),
-            orphaned=counts.get("orphaned", 0),
-            is_root=False,
+            new=increment("new"),
+            stale=increment("stale"),
+            orphaned=increment("orphaned"),
+            is_root=is_root,
         )
 
     # -- read ------------------------------------------------------------------------------
