@@ -15,7 +15,6 @@ Everything runs in the database; only the requested page travels.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -24,12 +23,9 @@ import polars as pl
 import sqlalchemy as sa
 
 from metaxy_orm._backends import backend_for
-from metaxy_orm._sql.increment import increment_statement
-from metaxy_orm.columns import CHANGED_PREFIX, CREATED_AT, PROVENANCE, changed_column
+from metaxy_orm.columns import CHANGED_PREFIX, CREATED_AT, changed_column
 from metaxy_orm.exceptions import InvalidRowsError
-from metaxy_orm.frames import to_frame
 from metaxy_orm.latest import latest
-from metaxy_orm.store.samples import check_root_samples, split_increment
 
 if TYPE_CHECKING:
     from metaxy_orm.feature import Feature
@@ -89,22 +85,7 @@ def update_root_samples(store: MetadataStore, feature: type[Feature], samples: R
             f"update_root_samples('{spec.key}'): '{spec.key}' is not a root feature; its "
             "samples are computed from its upstream features"
         )
-    frame = check_root_samples(stmts, to_frame(samples, what=f"resolve_update('{spec.key}')"))
-    keys = frame.select([*spec.id_columns, *stmts.provenance_columns])
-    types = {c: stmts.table.c[c].type for c in spec.id_columns} | {
-        c: sa.String() for c in stmts.provenance_columns
-    }
-    backend = store.backend
-    with store._db.begin() as conn:
-        uploaded = backend.upload(conn, keys, types)
-        try:
-            answer = backend.fetch_frame(conn, increment_statement(stmts, uploaded, orphans=False))
-        finally:
-            # The transaction may be aborted: cleaning up must not hide the real error.
-            with contextlib.suppress(Exception):
-                backend.discard(conn, uploaded)
-    extra = frame.drop([*stmts.provenance_columns, PROVENANCE], strict=False)
-    return split_increment(answer, extra=extra, ids=list(spec.id_columns))
+    return store._resolve_root_samples(stmts, samples, orphans=False)
 
 
 @dataclass(frozen=True)

@@ -166,6 +166,17 @@ class MetadataStore:
                 ids=list(spec.id_columns),
                 expected_ids=list(stmts.expected_ids),
             )
+        return self._resolve_root_samples(stmts, samples)
+
+    def _resolve_root_samples(
+        self, stmts: FeatureStatements, samples: Rows, *, orphans: bool = True
+    ) -> Increment:
+        """The increment of a root feature for samples given in memory.
+
+        ``orphans=False`` compares only the given samples with their stored rows (a LEFT JOIN
+        from them): the stored samples not given are neither read nor reported orphaned.
+        """
+        spec = stmts.spec
         rows = to_frame(
             samples,
             what=f"resolve_update('{spec.key}')",
@@ -180,7 +191,9 @@ class MetadataStore:
         with self._transaction("resolve_update", stmts) as conn:
             uploaded = self.backend.upload(conn, keys, types)
             try:
-                answer = self.backend.fetch_frame(conn, increment_statement(stmts, uploaded))
+                answer = self.backend.fetch_frame(
+                    conn, increment_statement(stmts, uploaded, orphans=orphans)
+                )
             except Exception:
                 # The transaction may be aborted: cleaning up must not hide the real error.
                 with contextlib.suppress(Exception):
