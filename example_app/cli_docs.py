@@ -80,13 +80,15 @@ database_url = "duckdb:///metaxy.duckdb"
 
 The folder of that `pyproject.toml` is put on `sys.path`, so the modules import from any
 subdirectory; a relative database path is relative to the working directory, as in
-SQLAlchemy. `mxo config` prints the resolved settings and where each one came from. The same
-configuration is available to Python code, for example in Alembic's `env.py`:
+SQLAlchemy. `mxo config` prints the resolved settings and where each one came from (every
+setting: [Configuration](configuration.md)). The same configuration is available to Python
+code, for example in Alembic's `env.py`:
 
 ```python
 from metaxy_orm.config import load_config
 
-config = load_config()             # pyproject.toml, then METAXY_ORM_* variables
+# pyproject.toml, then the METAXY_ORM_* variables, then overrides (as the flags give them)
+config = load_config(overrides={"modules": ["example_app.pipeline:define_video_pipeline"]})
 config.import_modules()            # defines the features (tables and graph)
 url = config.require_database_url()
 ```
