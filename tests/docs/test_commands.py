@@ -31,10 +31,12 @@ import pytest
 from typer.testing import CliRunner
 
 from example_app.cli_docs import _PLAIN, _example_project, _fill
+from metaxy_orm._backends import test_databases as backend_databases
 from metaxy_orm.cli.app import app
 from metaxy_orm.config import ENVIRONMENT
 from metaxy_orm.testing import isolated_graph
-from tests.docs.markdown import ROOT, Block, blocks, commands, pages
+
+from .markdown import ROOT, Block, blocks, commands, pages
 
 #: Pages generated from real runs, and the test that keeps each up to date.
 GENERATED = {"docs/cli.md": "tests/cli/test_docs.py"}
@@ -88,7 +90,8 @@ def check_quick_start(command: str) -> None:
         f"`{command}` must be one of the README's quick-start commands, word for word"
     )
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
-    assert '-e ".[all]" --group dev' in ci and ".venv/bin/python -m pytest" in ci
+    assert '-e ".[all]" --group dev' in ci
+    assert ".venv/bin/python -m pytest" in ci
 
 
 def check_pip(command: str) -> None:
@@ -133,10 +136,8 @@ def check_module(command: str) -> None:
 
 
 def check_pytest(command: str) -> None:
-    from tests.conftest import ALL_BACKENDS
-
     for names in re.findall(r"--backends[ =](\S+)", command):
-        unknown = set(names.split(",")) - set(ALL_BACKENDS)
+        unknown = set(names.split(",")) - set(backend_databases())
         assert not unknown, f"`{command}`: unknown backends {sorted(unknown)}"
 
 
@@ -196,7 +197,8 @@ def test_command_is_verified(command: str) -> None:
 
 def test_generated_pages_have_their_test() -> None:
     for page, test in GENERATED.items():
-        assert (ROOT / page).is_file() and (ROOT / test).is_file()
+        assert (ROOT / page).is_file()
+        assert (ROOT / test).is_file()
         assert page in (ROOT / test).read_text(encoding="utf-8")
 
 

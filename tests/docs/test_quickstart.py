@@ -6,7 +6,8 @@ import contextlib
 import io
 
 from example_app import demo
-from tests.docs.markdown import ROOT
+
+from .markdown import ROOT
 
 SNIPPET = ROOT / "docs" / "snippets" / "demo_output.txt"
 

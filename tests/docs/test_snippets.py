@@ -14,12 +14,27 @@ from pathlib import Path
 import pytest
 
 from metaxy_orm.testing import isolated_graph
-from tests.docs.markdown import ROOT, pages, python_blocks
 
-PAGES = [page for page in pages() if python_blocks(page)]
+from .markdown import ROOT, pages, python_blocks
+
+#: Pages of other owners whose examples did not run yet when this harness was written, and are
+#: being rewritten to run. Strict: once a page runs, its entry must go (the test fails until then).
+PENDING = {
+    "docs/alembic.md": "excerpts of env.py and revision files (myapp); rewrite under way",
+    "docs/clickhouse.md": "the example lacks its imports; rewrite under way",
+}
 
 
-@pytest.mark.parametrize("page", PAGES, ids=lambda page: str(page.relative_to(ROOT)))
+def _param(page: Path) -> object:
+    name = str(page.relative_to(ROOT))
+    marks = [pytest.mark.xfail(reason=PENDING[name], strict=True)] if name in PENDING else []
+    return pytest.param(page, id=name, marks=marks)
+
+
+PAGES = [_param(page) for page in pages() if python_blocks(page)]
+
+
+@pytest.mark.parametrize("page", PAGES)
 def test_page_runs(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("METAXY_ORM_DATABASE_URL", f"duckdb:///{tmp_path / 'metaxy.duckdb'}")
