@@ -17,6 +17,11 @@ from markdown_it import MarkdownIt
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 
+#: The opening line of a Python-Markdown container whose body is indented by four spaces:
+#: an admonition (``!!! note``), a collapsible one (``??? tip``, ``???+ tip``) or a content tab
+#: (``=== "DuckDB"``). CommonMark does not know them, so their bodies are unindented first.
+CONTAINER = re.compile(r"^(?P<indent>\s*)(?:!!!|\?\?\?\+?|===\+?)\s")
+
 #: A pymdownx.snippets include line: ``--8<-- "docs/snippets/env.py"`` (paths from the root).
 INCLUDE = re.compile(r"""^\s*-{1,3}8<-{1,3}\s+["']?(?P<path>[^"'\s]+)["']?\s*$""")
 
@@ -32,7 +37,8 @@ class Block:
 
     @property
     def where(self) -> str:
-        return f"{self.page.relative_to(ROOT)}:{self.line}"
+        page = self.page.relative_to(ROOT) if self.page.is_relative_to(ROOT) else self.page
+        return f"{page}:{self.line}"
 
     @property
     def includes(self) -> list[str]:
@@ -45,9 +51,31 @@ def pages() -> list[Path]:
     return [ROOT / "README.md", *sorted(DOCS.rglob("*.md"))]
 
 
+def unwrap_containers(text: str) -> str:
+    """The page with every container's body moved out of it, line numbers kept.
+
+    Each opening line becomes blank and the body (blank lines, or lines indented four spaces
+    more than the opener) loses those four spaces, until no container is left (nested ones).
+    """
+    lines = text.splitlines()
+    while True:
+        found = next(((i, m) for i, line in enumerate(lines) if (m := CONTAINER.match(line))), None)
+        if found is None:
+            return "\n".join(lines) + "\n"
+        opened, match = found
+        body = " " * (len(match["indent"]) + 4)
+        lines[opened] = ""
+        for i in range(opened + 1, len(lines)):
+            if lines[i].startswith(body):
+                lines[i] = lines[i][: len(body) - 4] + lines[i][len(body) :]
+            elif lines[i].strip():
+                break
+
+
 @cache
 def blocks(page: Path) -> tuple[Block, ...]:
-    tokens = MarkdownIt("commonmark").parse(page.read_text(encoding="utf-8"))
+    text = unwrap_containers(page.read_text(encoding="utf-8"))
+    tokens = MarkdownIt("commonmark").parse(text)
     return tuple(
         Block(page, token.map[0] + 1, (token.info.split() or [""])[0].lower(), token.content)
         for token in tokens
@@ -74,3 +102,31 @@ def commands(page: Path) -> list[tuple[Block, str]]:
                 command = command[:-1] + next(lines, "").strip()
             found.append((block, command.strip()))
     return found
+
+
+def run(page: Path) -> None:
+    """Run the page's python blocks in order, in one namespace; the caller sets the scene.
+
+    A failing block raises an ``AssertionError`` naming the page and line of the block; the
+    traceback's line numbers are those of the page. Stores and engines the page left open are
+    closed at the end, as the reader's process would on exit (an embedded DuckDB file would
+    otherwise stay held for the rest of the test process).
+    """
+    import sqlalchemy as sa
+
+    import metaxy_orm as mx
+
+    namespace: dict[str, object] = {"__name__": f"docs_{page.stem}"}
+    try:
+        for block in python_blocks(page):
+            code = compile("\n" * block.line + block.source, str(page), "exec")
+            try:
+                exec(code, namespace)
+            except Exception as exc:
+                raise AssertionError(f"the block at {block.where} failed: {exc!r}") from exc
+    finally:
+        for value in namespace.values():
+            if isinstance(value, mx.MetadataStore):
+                value.close()
+            elif isinstance(value, sa.Engine):
+                value.dispose()

@@ -15,7 +15,7 @@ import pytest
 
 from metaxy_orm.testing import isolated_graph
 
-from .markdown import ROOT, pages, python_blocks
+from .markdown import ROOT, pages, python_blocks, run
 
 #: Pages of other owners whose examples did not run yet when this harness was written, and are
 #: being rewritten to run. Strict: once a page runs, its entry must go (the test fails until then).
@@ -39,12 +39,5 @@ def test_page_runs(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("METAXY_ORM_DATABASE_URL", f"duckdb:///{tmp_path / 'metaxy.duckdb'}")
     monkeypatch.syspath_prepend(str(ROOT))  # the pages import example_app from the repository
-    namespace: dict[str, object] = {"__name__": f"docs_{page.stem}"}
     with isolated_graph():
-        for block in python_blocks(page):
-            # padded so that tracebacks give the line in the page
-            code = compile("\n" * block.line + block.source, str(page), "exec")
-            try:
-                exec(code, namespace)
-            except Exception as exc:
-                raise AssertionError(f"the block at {block.where} failed: {exc!r}") from exc
+        run(page)
