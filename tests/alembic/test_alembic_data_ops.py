@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -77,7 +78,7 @@ def test_without_reconcile_a_code_version_bump_leaves_every_sample_stale(
     v2 = define({"crop.frames": "2"})
     path = project.revision("crop frames v2", rev_id="0002")
     upgrade = function_body(path, "upgrade")
-    assert names(path, "upgrade") == ["record_graph_snapshot"]  # no reconcile runs unasked...
+    assert names(path, "upgrade") == ["record_graph_changes"]  # no reconcile runs unasked...
     # ... it is proposed, commented out, with the versions it would reconcile onto
     crop_v2 = v2.feature_version("crop")
     faces_v2 = v2.feature_version("face_detection")
@@ -101,7 +102,7 @@ def test_without_reconcile_a_code_version_bump_leaves_every_sample_stale(
         '    # mxop.delete_materialization(["crop", "face_detection"], materialization_id=revision)'
         in downgrade
     )
-    assert op_calls(path, "downgrade") == [("remove_graph_snapshot", [v2.snapshot_version], {})]
+    assert op_calls(path, "downgrade") == [revert_v2(v2)]
     assert_ruff_clean(project)
 
     project.upgrade()
@@ -131,7 +132,7 @@ def test_reconcile_moves_rows_onto_the_new_versions(
             [["crop", "face_detection"]],
             {"materialization_id": REVISION},
         ),
-        ("remove_graph_snapshot", [v2.snapshot_version], {}),
+        revert_v2(v2),
     ]
     assert "# mxop." not in revision_text(path)  # nothing left to propose
     assert_ruff_clean(project)
@@ -238,7 +239,7 @@ def test_reconcile_set_in_env_py(project: Project, v1: mx.FeatureGraph, define) 
     )
     v2 = define({"crop.frames": "2"})
     path = project.revision("reconciled by configuration", rev_id="0002")
-    assert names(path, "upgrade") == ["record_graph_snapshot", "reconcile_features"]
+    assert names(path, "upgrade") == ["record_graph_changes", "reconcile_features"]
     project.upgrade()
     assert resolve(project, v2, "crop").is_empty()
     assert resolve(project, v2, "face_detection").is_empty()
@@ -503,6 +504,12 @@ def test_reconcile_a_feature_that_did_not_change(
     assert any("the version of feature 'stt' did not change" in m for m in caplog.messages)
 
 
+def revert_v2(v2: mx.FeatureGraph) -> tuple[str, list[Any], dict[str, Any]]:
+    """The downgrade's graph operation of the crop.frames=2 revision, as ``op_calls`` reads it."""
+    versions = {key: v2.feature_version(key) for key in ("crop", "face_detection")}
+    return ("revert_graph_changes", [versions], {"snapshot_version": v2.snapshot_version})
+
+
 def block(text: str, first: str, last: str) -> str:
     """The lines of ``text`` from the one starting with ``first`` to the next equal to ``last``."""
     lines = text.splitlines()
@@ -599,7 +606,7 @@ def test_the_alembic_command_line(tmp_path: Path, define) -> None:
         crop_frames="2",
     )  # fmt: skip
     (path,) = (tmp_path / "migrations" / "versions").glob("0002_*.py")
-    assert names(path, "upgrade") == ["record_graph_snapshot", "reconcile_features"]
+    assert names(path, "upgrade") == ["record_graph_changes", "reconcile_features"]
     result = alembic("upgrade", "head", crop_frames="2")
     for key in ("crop", "face_detection"):
         step = "[1/2]" if key == "crop" else "[2/2]"

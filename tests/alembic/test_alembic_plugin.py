@@ -61,6 +61,8 @@ from alembic.runtime.plugins import _all_plugins
 state = {
     "plugin": "metaxy_orm" in _all_plugins,
     "ops": [hasattr(Operations, n) for n in (
+        "record_graph_changes",
+        "revert_graph_changes",
         "record_graph_snapshot",
         "remove_graph_snapshot",
         "reconcile_features",
@@ -93,7 +95,7 @@ def test_alembic_loads_the_plugin_cheaply(first: str) -> None:
     )
     state = json.loads(result.stdout)
     assert state["plugin"] is True
-    assert state["ops"] == [True] * 7
+    assert state["ops"] == [True] * 9
     if first == "alembic":
         assert state["heavy"] == []
         assert state["duckdb"] == "NoneType"  # not before metaxy_orm is imported
@@ -108,7 +110,7 @@ def test_the_plugin_entry_alone_is_enough(project: Project, define) -> None:
     (project.migrations / "env.py").write_text(ENV_WITH_THE_PLUGIN_ENTRY_ONLY, encoding="utf-8")
     graph = define()
     path = project.revision("example graph")
-    assert "mxop.record_graph_snapshot(" in revision_text(path)
+    assert "mxop.record_graph_changes(" in revision_text(path)
     assert "import sqlmodel.sql.sqltypes\n" in revision_text(path)
     assert ruff_check(path).returncode == 0, ruff_check(path).stdout
     project.upgrade()
