@@ -10,6 +10,7 @@ branches touched when they overlap.
 
 from __future__ import annotations
 
+import logging
 import shutil
 from pathlib import Path
 
@@ -109,3 +110,52 @@ def test_branches_that_change_the_same_feature(project: Project, define) -> None
     project.upgrade()
     assert project.latest_snapshot() == graph_snapshot(merged)
     project.check()
+
+
+LEGACY = Path(__file__).parent / "legacy" / "l001_full_snapshot.py"
+
+
+@pytest.mark.only_backends("duckdb", "sqlite", "postgresql")
+def test_a_revision_with_a_whole_snapshot_still_runs(project: Project, define) -> None:
+    """A revision written before graph changes (``mxop.record_graph_snapshot({...})`` with the
+    whole snapshot) upgrades and downgrades as it did, and a new revision on top of it carries
+    only what changed since."""
+    shutil.copy(LEGACY, project.migrations / "versions" / "0001_example_feature_graph.py")
+    base = define()
+    project.upgrade()
+    assert project.latest_snapshot() == graph_snapshot(base)
+    project.check()
+    changed = define({"stt.transcription": "2"})
+    path = project.revision("stt 2", rev_id="0002")
+    assert set(recorded_changes(path)[0]) == {"stt"}
+    project.upgrade()
+    assert project.latest_snapshot() == graph_snapshot(changed)
+    project.check()
+    project.downgrade("0001")
+    assert project.latest_snapshot() == graph_snapshot(base)
+    project.downgrade("base")
+    assert project.latest_snapshot() is None
+
+
+def test_no_spurious_log_lines(project: Project, define, caplog: pytest.LogCaptureFixture) -> None:
+    """Autogenerate logs what it detects and nothing about metaxy-orm's own table, with
+    ``alembic_ext.configure`` (the example's env.py) and with the plugin entry alone."""
+    from test_alembic_plugin import ENV_WITH_THE_PLUGIN_ENTRY_ONLY
+
+    define()
+    for env in (None, ENV_WITH_THE_PLUGIN_ENTRY_ONLY):
+        if env is not None:
+            (project.migrations / "env.py").write_text(env, encoding="utf-8")
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="alembic"):
+            path = project.revision("first")
+            project.upgrade()
+            project.check()
+            nothing = project.revision("nothing")
+        messages = [r.getMessage() for r in caplog.records if r.name.startswith("alembic.autog")]
+        assert not [m for m in messages if "metaxy_graph_snapshots" in m], messages
+        assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+        assert op_calls(nothing, "upgrade") == []
+        project.downgrade("base")
+        path.unlink()
+        nothing.unlink()

@@ -518,13 +518,29 @@ def block(text: str, first: str, last: str) -> str:
     return "\n".join(lines[start : end + 1])
 
 
+SNIPPETS = REPO / "docs" / "snippets" / "alembic"
+
+
+def same_revision(generated: Path, snippet: Path) -> None:
+    """The generated revision is the snippet (creation date aside); ``REGENERATE_SNIPPETS=1``
+    rewrites the snippet instead, to be reviewed in the diff."""
+    text = re.sub(
+        r"^Create Date: .*$",
+        "Create Date: 2026-12-01 00:00:00",
+        revision_text(generated),
+        flags=re.M,
+    )
+    if os.environ.get("REGENERATE_SNIPPETS"):
+        snippet.write_text(text, encoding="utf-8")
+    assert text == snippet.read_text(encoding="utf-8"), snippet
+
+
 @pytest.mark.duckdb
 def test_the_walkthrough_shows_what_autogenerate_writes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, define
 ) -> None:
-    """docs/alembic.md quotes the two revisions of its walkthrough: they are what autogenerate
-    writes (after the ruff format hook of alembic.ini)."""
-    docs = (REPO / "docs" / "alembic.md").read_text(encoding="utf-8")
+    """docs/alembic.md includes the two revisions of its walkthrough from docs/snippets/alembic:
+    they are what autogenerate writes (after the ruff format hook of alembic.ini)."""
     project = make_project(tmp_path, f"duckdb:///{tmp_path / 'docs.duckdb'}", "duckdb", monkeypatch)
     define()
     project.revision("example feature graph", rev_id="0001")
@@ -533,29 +549,16 @@ def test_the_walkthrough_shows_what_autogenerate_writes(
 
     proposed = project.revision("crop frames 2", rev_id="0002")
     ruff_format(proposed)
-    text = revision_text(proposed)
-    assert (
-        block(
-            text,
-            "    # graph snapshot ",
-            "    #   field faces: version a6f9d8ad -> 759fb581 (upstream changed)",
-        )
-        in docs
-    )
-    assert block(text, "    # Reconcile instead of recomputing?", "    # )") in docs
-    assert (
-        block(text, "    # Uncomment together with", '    mxop.remove_graph_snapshot("770cac49")')
-        in docs
-    )
+    same_revision(proposed, SNIPPETS / "0002_crop_frames_2_proposed.py")
 
     proposed.unlink()
     project.x("reconcile=crop,face_detection")
     reconciled = project.revision("crop frames 2", rev_id="0002")
     ruff_format(reconciled)
-    text = revision_text(reconciled)
-    assert block(text, "    # Reconciled without recomputation", "    )") in docs
-    last = '    mxop.remove_graph_snapshot("770cac49")'
-    assert block(text, "    mxop.delete_materialization(", last) in docs
+    same_revision(reconciled, SNIPPETS / "0002_crop_frames_2_reconciled.py")
+    docs = (REPO / "docs" / "alembic.md").read_text(encoding="utf-8")
+    for name in ("0002_crop_frames_2_proposed.py", "0002_crop_frames_2_reconciled.py"):
+        assert f'--8<-- "docs/snippets/alembic/{name}"' in docs
 
 
 FEATURES_WITH_A_KNOB = """
