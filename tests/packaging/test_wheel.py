@@ -170,3 +170,12 @@ def test_wheel_in_a_fresh_venv_alembic_init_template(tmp_path: Path) -> None:
         text=True,
     )
     assert formatted.returncode == 0, formatted.stdout  # the template's hook formatted it
+
+
+def test_the_example_migrations_use_the_template_revision_script() -> None:
+    """The repository's migrations/script.py.mako is the template's, so the example's revisions
+    (and the Alembic tests, which copy it) are what a new project's revisions look like."""
+    from alembic_ext.templates import METAXY_TEMPLATE
+
+    template = (METAXY_TEMPLATE / "script.py.mako").read_text(encoding="utf-8")
+    assert (REPO / "migrations" / "script.py.mako").read_text(encoding="utf-8") == template
