@@ -14,10 +14,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Final
 
-__all__ = ["METAXY_TEMPLATE", "TEMPLATE_NAME"]
+__all__ = ["METAXY_TEMPLATE", "TEMPLATE_NAME", "main"]
 
 #: The name to give ``alembic init -t``.
 TEMPLATE_NAME: Final = "metaxy"
 
 #: The template's folder in this package.
 METAXY_TEMPLATE: Final = Path(__file__).resolve().parent / TEMPLATE_NAME
+
+
+def main() -> None:
+    """``python -m alembic_ext.templates``: print the template's folder, for ``alembic init -t``."""
+    print(METAXY_TEMPLATE)

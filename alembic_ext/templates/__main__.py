@@ -1,5 +1,5 @@
 """``python -m alembic_ext.templates``: print the template's folder, for ``alembic init -t``."""
 
-from alembic_ext.templates import METAXY_TEMPLATE
+from alembic_ext.templates import main
 
-print(METAXY_TEMPLATE)
+main()

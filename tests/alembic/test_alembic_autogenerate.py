@@ -400,6 +400,13 @@ def test_revisions_type_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, d
         assert_ruff_clean(path)
 
     example = REPO / "migrations" / "versions" / "0001_example_feature_graph.py"
+    # the revisions docs/alembic.md shows
+    snippets = [
+        REPO / "docs" / "snippets" / "alembic" / name
+        for name in ("typed_revision.py", "backfill_revision.py", "cleanup_revision.py")
+    ]
+    for path in snippets:
+        assert_ruff_clean(path)
     result = subprocess.run(
         [
             sys.executable,
@@ -413,6 +420,7 @@ def test_revisions_type_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, d
             str(second),
             str(third),
             str(example),
+            *map(str, snippets),
         ],
         cwd=REPO,
         env={**os.environ, "MYPYPATH": str(REPO)},
@@ -421,4 +429,4 @@ def test_revisions_type_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, d
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "Success: no issues found in 4 source files" in result.stdout
+    assert "Success: no issues found in 7 source files" in result.stdout

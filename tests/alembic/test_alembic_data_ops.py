@@ -7,12 +7,14 @@ from __future__ import annotations
 import logging
 import os
 import re
+import runpy
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
 import sqlalchemy as sa
 from alembic.util import CommandError
@@ -28,6 +30,7 @@ from alembic_helpers import (
     ruff_format,
 )
 from pipeline_data import (
+    OUTPUTS,
     N,
     compute,
     counts,
@@ -36,6 +39,7 @@ from pipeline_data import (
     root_samples,
     rows_of,
     stale_uids,
+    store,
     uid,
 )
 
@@ -111,6 +115,18 @@ def test_without_reconcile_a_code_version_bump_leaves_every_sample_stale(
     assert resolve(project, v2, "stt").is_empty()
     assert counts(project) == dict.fromkeys(("video", "crop", "face_detection", "stt"), N)
     project.check()
+
+    # the pipeline recomputes them, upstream first (docs/alembic.md shows this loop)
+    snippet = runpy.run_path(str(REPO / "docs" / "snippets" / "alembic" / "recompute.py"))
+
+    def outputs(feature: type[mx.Feature], rows: pl.DataFrame) -> pl.DataFrame:
+        produced = OUTPUTS[str(feature.feature_key())](rows["sample_uid"].to_list())
+        return rows.with_columns(**{k: pl.Series(v) for k, v in produced.items()})
+
+    with store(project) as s:
+        snippet["recompute"](s, [v2.get_feature("crop"), v2.get_feature("face_detection")], outputs)
+    assert resolve(project, v2, "crop").is_empty()
+    assert resolve(project, v2, "face_detection").is_empty()
 
 
 def test_reconcile_moves_rows_onto_the_new_versions(

@@ -22,27 +22,10 @@ from metaxy_orm.snapshots import SNAPSHOTS_TABLE, graph_snapshot
 
 EXAMPLE_TABLES = {"video", "crop", "face_detection", "stt", SNAPSHOTS_TABLE, "alembic_version"}
 
-ENV_WITH_THE_PLUGIN_ENTRY_ONLY = '''
-"""An env.py that does not import alembic_ext: it only names the plugin."""
-
-import os
-
-import sqlalchemy as sa
-from alembic import context
-from sqlmodel import SQLModel
-
-engine = sa.create_engine(os.environ["METAXY_ORM_DATABASE_URL"], poolclass=sa.pool.NullPool)
-with engine.connect() as connection:
-    context.configure(
-        connection=connection,
-        target_metadata=SQLModel.metadata,
-        autogenerate_plugins=["alembic.autogenerate.*", "metaxy_orm"],
-        render_as_batch=connection.dialect.name == "sqlite",
-    )
-    with context.begin_transaction():
-        context.run_migrations()
-engine.dispose()
-'''
+#: docs/alembic.md shows it: an env.py that does not import alembic_ext, it only names the plugin.
+ENV_WITH_THE_PLUGIN_ENTRY_ONLY = (
+    REPO / "docs" / "snippets" / "alembic" / "env_plugin_only.py"
+).read_text(encoding="utf-8")
 
 
 PLUGIN_PROBE = """
