@@ -23,8 +23,10 @@ if TYPE_CHECKING:
     from alembic_ext.ops import CleanupFeatureOp as CleanupFeatureOp
     from alembic_ext.ops import DeleteMaterializationOp as DeleteMaterializationOp
     from alembic_ext.ops import ReconcileFeaturesOp as ReconcileFeaturesOp
+    from alembic_ext.ops import RecordGraphChangesOp as RecordGraphChangesOp
     from alembic_ext.ops import RecordGraphSnapshotOp as RecordGraphSnapshotOp
     from alembic_ext.ops import RemoveGraphSnapshotOp as RemoveGraphSnapshotOp
+    from alembic_ext.ops import RevertGraphChangesOp as RevertGraphChangesOp
     from alembic_ext.options import GRAPH_OPTION as GRAPH_OPTION
     from alembic_ext.options import PLUGIN_NAME as PLUGIN_NAME
     from alembic_ext.options import PROGRESS_LOGGER as PROGRESS_LOGGER
@@ -43,8 +45,10 @@ _LAZY = {
     "PROGRESS_LOGGER": "alembic_ext.options",
     "RECONCILE_OPTION": "alembic_ext.options",
     "ReconcileFeaturesOp": "alembic_ext.ops",
+    "RecordGraphChangesOp": "alembic_ext.ops",
     "RecordGraphSnapshotOp": "alembic_ext.ops",
     "RemoveGraphSnapshotOp": "alembic_ext.ops",
+    "RevertGraphChangesOp": "alembic_ext.ops",
     "STORE_OPTION": "alembic_ext.options",
     "configure": "alembic_ext.environment",
     "render_item": "alembic_ext.render",

@@ -2,9 +2,14 @@
 
 It compares the code's feature graph (the graph given to :func:`alembic_ext.configure`, else
 the active one) with the latest snapshot recorded in the database and, when they differ, emits
-:class:`~alembic_ext.ops.snapshot.RecordGraphSnapshotOp` carrying the new snapshot and what
-changed. The first time, it also emits the ``CREATE TABLE`` of ``metaxy_graph_snapshots``, so
-the table appears (and disappears on downgrade) with the revision that first needs it.
+:class:`~alembic_ext.ops.snapshot.RecordGraphChangesOp` carrying the features that changed
+(each whole), the version of the new snapshot and what changed, for the comments. After
+``alembic merge heads`` and an upgrade, the database holds both branches' changes applied one
+after the other, so the comparison finds nothing when the branches changed different features,
+and only the features both touched when they overlap.
+
+The first time, it also emits the ``CREATE TABLE`` of ``metaxy_graph_snapshots``, so the table
+appears (and disappears on downgrade) with the revision that first needs it.
 
 The table is not in the user's ``target_metadata``, so Alembic's table comparator proposes to
 drop it on every later autogenerate. Alembic skips its own version table the same way we skip
@@ -34,7 +39,7 @@ from alembic.operations import ops
 from alembic.util import CommandError, PriorityDispatchResult
 
 import alembic_ext.render  # noqa: F401 - registers the renderers of our operations
-from alembic_ext.ops import CommentedOutOp, ReconcileFeaturesOp, RecordGraphSnapshotOp
+from alembic_ext.ops import CommentedOutOp, ReconcileFeaturesOp, RecordGraphChangesOp
 from alembic_ext.options import RECONCILE_OPTION, RECONCILE_X_ARGUMENT, graph_option, log
 from metaxy_orm.graph import FeatureGraph
 from metaxy_orm.snapshots import (
@@ -44,6 +49,7 @@ from metaxy_orm.snapshots import (
     diff_snapshots,
     graph_snapshot,
     latest_snapshot,
+    snapshot_changes,
     snapshots_equal,
     snapshots_table,
 )
@@ -103,7 +109,14 @@ def compare_graph_snapshot(
         upgrade_ops.ops.append(ops.CreateTableOp.from_table(snapshots_table))
     diff = diff_snapshots(recorded, current)
     log.info("Detected graph snapshot change %s", diff.describe()[0])
-    upgrade_ops.ops.append(RecordGraphSnapshotOp(current, diff=diff))
+    upgrade_ops.ops.append(
+        RecordGraphChangesOp(
+            snapshot_changes(recorded, current),
+            snapshot_version=current["snapshot_version"],
+            hash_truncation_length=current["hash_truncation_length"],
+            diff=diff,
+        )
+    )
     upgrade_ops.ops.extend(reconcile_operations(diff, requested))
     return PriorityDispatchResult.CONTINUE
 

@@ -32,7 +32,13 @@ import sqlalchemy as sa
 # Importing it registers our operations; the plugin entry point does it too, but a checkout of
 # the project that is not installed has no entry point.
 import alembic_ext.ops  # noqa: F401
-from alembic_ext.options import GRAPH_OPTION, PLUGIN_NAME, RECONCILE_OPTION, STORE_OPTION
+from alembic_ext.options import (
+    GRAPH_OPTION,
+    PLUGIN_NAME,
+    RECONCILE_OPTION,
+    STORE_OPTION,
+    hide_snapshots_table,
+)
 
 if TYPE_CHECKING:
     from alembic.autogenerate.api import AutogenContext
@@ -93,12 +99,10 @@ def _chained_render_item(user: RenderItemFn | None) -> RenderItemFn:
 
 
 def _chained_include_name(user: IncludeNameFn | None) -> IncludeNameFn:
-    from metaxy_orm.snapshots import SNAPSHOTS_TABLE
-
     def include_name(
         name: str | None, type_: NameFilterType, parent_names: NameFilterParentNames
     ) -> bool:
-        if type_ == "table" and name == SNAPSHOTS_TABLE and parent_names.get("schema_name") is None:
+        if not hide_snapshots_table(name, type_, parent_names):
             return False
         return True if user is None else user(name, type_, parent_names)
 

@@ -23,8 +23,10 @@ from alembic_ext.ops import (
     CleanupFeatureOp,
     DeleteMaterializationOp,
     ReconcileFeaturesOp,
+    RecordGraphChangesOp,
     RecordGraphSnapshotOp,
     RemoveGraphSnapshotOp,
+    RevertGraphChangesOp,
 )
 from alembic_ext.ops.backfill import BackfillSource
 from alembic_ext.ops.reconcile import Features
@@ -35,9 +37,45 @@ __all__ = [
     "cleanup_feature",
     "delete_materialization",
     "reconcile_features",
+    "record_graph_changes",
     "record_graph_snapshot",
     "remove_graph_snapshot",
+    "revert_graph_changes",
 ]
+
+
+def record_graph_changes(
+    changes: Mapping[str, Mapping[str, Any] | None],
+    *,
+    snapshot_version: str,
+    hash_truncation_length: int,
+) -> None:
+    """Apply a revision's graph changes to the latest recorded snapshot and record the result.
+
+    ``changes``: feature key -> the feature as the revision's code defines it
+    (``feature_version``, ``field_versions``, ``spec``), or ``None`` for a removed feature;
+    features it does not name stay as recorded, so branches that changed different features
+    compose. ``snapshot_version``: the version of the whole snapshot the revision was written
+    for (logged when the result differs, after another branch's changes). Re-running writes
+    nothing while the result is the latest snapshot.
+    """
+    op.invoke(
+        RecordGraphChangesOp(
+            changes,
+            snapshot_version=snapshot_version,
+            hash_truncation_length=hash_truncation_length,
+        )
+    )
+
+
+def revert_graph_changes(
+    feature_versions: Mapping[str, str | None], *, snapshot_version: str
+) -> None:
+    """Undo :func:`record_graph_changes`: remove the latest recording if those changes made it.
+
+    ``feature_versions``: key -> the feature version the changes gave it (``None``: removed).
+    """
+    op.invoke(RevertGraphChangesOp(feature_versions, snapshot_version=snapshot_version))
 
 
 def record_graph_snapshot(snapshot: Mapping[str, Any]) -> None:

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any, Final
 from alembic.util import CommandError
 
 if TYPE_CHECKING:
+    from alembic.runtime.environment import NameFilterParentNames, NameFilterType
+
     from metaxy_orm.graph import FeatureGraph
 
 __all__ = [
@@ -24,6 +26,7 @@ __all__ = [
     "RECONCILE_X_ARGUMENT",
     "STORE_OPTION",
     "graph_option",
+    "hide_snapshots_table",
     "log",
     "store_options",
 ]
@@ -80,3 +83,15 @@ def store_options(opts: Mapping[str, Any]) -> dict[str, Any]:
             f"{sorted(_STORE_SETTINGS)}"
         )
     return options
+
+
+def hide_snapshots_table(
+    name: str | None, type_: NameFilterType, parent_names: NameFilterParentNames
+) -> bool:
+    """An ``include_name`` filter: ``False`` for the snapshots table (default schema), which the
+    plugin owns and the user's metadata does not list, so that Alembic never reflects it."""
+    from metaxy_orm.snapshots.table import SNAPSHOTS_TABLE
+
+    return not (
+        type_ == "table" and name == SNAPSHOTS_TABLE and parent_names.get("schema_name") is None
+    )

@@ -8,7 +8,11 @@ only registers what needs the parts of Alembic already loaded (``alembic.operati
 - our migration operations (:mod:`alembic_ext.ops`), so that ``op.record_graph_snapshot``,
   ``op.reconcile_features`` and the others exist whenever a revision file runs;
 - the graph-snapshot comparator, through a trampoline that imports :mod:`alembic_ext.compare`
-  (and with it the feature graph, SQLModel and the renderers) only when autogenerate runs.
+  (and with it the feature graph, SQLModel and the renderers) only when autogenerate runs;
+- a name filter, run first, that keeps Alembic from reflecting the snapshots table (which is not
+  in the user's metadata), so that no setup, with or without :func:`alembic_ext.configure`,
+  logs "Detected removed table" for it;
+- the post-write hook of the ``metaxy`` template (:mod:`alembic_ext.write_hooks`).
 
 The Alembic implementations of metaxy-orm's backends (for a dialect Alembic does not know) live
 with their backends, in ``metaxy_orm._backends``; loading them means loading
@@ -38,10 +42,16 @@ __all__ = ["setup"]
 def setup(plugin: Plugin) -> None:
     """Register our operations and the snapshot comparator (and the backends' implementations
     if metaxy-orm is already loaded)."""
+    from alembic.script import write_hooks
     from alembic.util import DispatchPriority
 
     import alembic_ext.ops  # noqa: F401 - importing it registers the operations
+    from alembic_ext.write_hooks import RUFF_FORMAT_HOOK, ruff_format
 
+    write_hooks.register(RUFF_FORMAT_HOOK)(ruff_format)
+    plugin.add_autogenerate_comparator(
+        _skip_snapshots_table, "schema", "metaxy_graph_snapshot", priority=DispatchPriority.FIRST
+    )
     # LAST: the table comparators have run, so the snapshot operation follows the DDL that it
     # may depend on, and the comparator can see (and correct) what they emitted.
     plugin.add_autogenerate_comparator(
@@ -54,6 +64,25 @@ def setup(plugin: Plugin) -> None:
         from metaxy_orm._backends import load_alembic_implementations
 
         load_alembic_implementations()
+
+
+def _skip_snapshots_table(
+    autogen_context: AutogenContext, upgrade_ops: UpgradeOps, schemas: set[str | None]
+) -> PriorityDispatchResult:
+    """Add the name filter that hides the snapshots table, before the table comparator runs.
+
+    Alembic builds its name filters from ``include_name`` only, and gives plugins no other way
+    in; the list it keeps them in is not public, so without it (a future Alembic) only the log
+    line comes back: the comparator still takes back the ``DropTableOp``.
+    """
+    from alembic.util import PriorityDispatchResult
+
+    from alembic_ext.options import hide_snapshots_table
+
+    filters = getattr(autogen_context, "_name_filters", None)
+    if isinstance(filters, list) and hide_snapshots_table not in filters:
+        filters.insert(0, hide_snapshots_table)
+    return PriorityDispatchResult.CONTINUE
 
 
 def _compare_graph_snapshot(

@@ -1,8 +1,9 @@
 """How our operations and column types are written into revision files.
 
 - The renderers (registered in Alembic's ``renderers`` dispatcher, as Alembic registers its
-  own) write ``mxop.record_graph_snapshot({...})`` with the whole snapshot as a Python literal,
-  preceded by comments that list what changed, and ``mxop.remove_graph_snapshot("...")``; the
+  own) write ``mxop.record_graph_changes({...}, snapshot_version=...)`` with the features that
+  changed as a Python literal, preceded by comments that list what changed, and
+  ``mxop.revert_graph_changes({key: version}, snapshot_version=...)``; the
   data operations as calls with literal arguments, and ``materialization_id=revision`` (the
   revision module's own id) where the operation has no id of its own yet. ``mxop`` is
   :mod:`alembic_ext.op`, imported by the revision (``from alembic_ext import op as mxop``): its
@@ -41,8 +42,10 @@ from alembic_ext.ops import (
     CommentedOutOp,
     DeleteMaterializationOp,
     ReconcileFeaturesOp,
+    RecordGraphChangesOp,
     RecordGraphSnapshotOp,
     RemoveGraphSnapshotOp,
+    RevertGraphChangesOp,
 )
 
 if TYPE_CHECKING:
@@ -135,6 +138,31 @@ def _render_remove_graph_snapshot(
     autogen_context: AutogenContext, op: RemoveGraphSnapshotOp
 ) -> str:
     return f"{_prefix(autogen_context)}remove_graph_snapshot({_flat(op.snapshot_version)})"
+
+
+@renderers.dispatch_for(RecordGraphChangesOp)
+def _render_record_graph_changes(
+    autogen_context: AutogenContext, op: RecordGraphChangesOp
+) -> list[str]:
+    lines = [f"# {line}" for line in op.diff.describe()] if op.diff is not None else []
+    call = _call(
+        autogen_context,
+        "record_graph_changes",
+        op.changes,
+        snapshot_version=op.snapshot_version,
+        hash_truncation_length=op.hash_truncation_length,
+    )
+    return [*lines, call]
+
+
+@renderers.dispatch_for(RevertGraphChangesOp)
+def _render_revert_graph_changes(autogen_context: AutogenContext, op: RevertGraphChangesOp) -> str:
+    return _call(
+        autogen_context,
+        "revert_graph_changes",
+        op.feature_versions,
+        snapshot_version=op.snapshot_version,
+    )
 
 
 class _Code(str):

@@ -28,9 +28,16 @@ from alembic_ext.ops.cleanup import cannot_undo_cleanup
 from alembic_ext.ops.materialization import DeleteMaterializationOp as DeleteMaterializationOp
 from alembic_ext.ops.proposal import CommentedOutOp as CommentedOutOp
 from alembic_ext.ops.reconcile import ReconcileFeaturesOp as ReconcileFeaturesOp
+from alembic_ext.ops.snapshot import RecordGraphChangesOp as RecordGraphChangesOp
 from alembic_ext.ops.snapshot import RecordGraphSnapshotOp as RecordGraphSnapshotOp
 from alembic_ext.ops.snapshot import RemoveGraphSnapshotOp as RemoveGraphSnapshotOp
-from alembic_ext.ops.snapshot import record_graph_snapshot, remove_graph_snapshot
+from alembic_ext.ops.snapshot import RevertGraphChangesOp as RevertGraphChangesOp
+from alembic_ext.ops.snapshot import (
+    record_graph_changes,
+    record_graph_snapshot,
+    remove_graph_snapshot,
+    revert_graph_changes,
+)
 
 __all__ = [
     "DATA_OPERATIONS",
@@ -42,8 +49,10 @@ __all__ = [
     "DeleteMaterializationOp",
     "FeatureDataOp",
     "ReconcileFeaturesOp",
+    "RecordGraphChangesOp",
     "RecordGraphSnapshotOp",
     "RemoveGraphSnapshotOp",
+    "RevertGraphChangesOp",
 ]
 
 #: The data operations: one implementation, configured by each class.
@@ -56,6 +65,8 @@ DATA_OPERATIONS: tuple[type[FeatureDataOp], ...] = (
 
 #: Every operation, by its name in ``op.<name>``, with its implementation.
 OPERATIONS: dict[str, tuple[type[MigrateOperation], Callable[[Operations, Any], object]]] = {
+    "record_graph_changes": (RecordGraphChangesOp, record_graph_changes),
+    "revert_graph_changes": (RevertGraphChangesOp, revert_graph_changes),
     "record_graph_snapshot": (RecordGraphSnapshotOp, record_graph_snapshot),
     "remove_graph_snapshot": (RemoveGraphSnapshotOp, remove_graph_snapshot),
     **{op.name: (op, run_feature_data_op) for op in DATA_OPERATIONS},

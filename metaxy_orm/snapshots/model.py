@@ -14,6 +14,7 @@ import it without a database driver.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,14 +25,23 @@ from metaxy_orm.exceptions import SnapshotError
 
 __all__ = [
     "FeatureSnapshot",
+    "GraphChanges",
     "GraphSnapshot",
     "SnapshotRecording",
     "SupportsSnapshot",
+    "apply_changes",
     "canonical_json",
     "graph_snapshot",
+    "parse_changes",
     "parse_snapshot",
+    "snapshot_changes",
+    "snapshot_fingerprint",
     "snapshots_equal",
 ]
+
+#: What a revision carries instead of a whole snapshot: feature key -> the feature as it is now
+#: (added or changed), or ``None`` (removed). Features absent from it did not change.
+GraphChanges = dict[str, "FeatureSnapshot | None"]
 
 
 class FeatureSnapshot(TypedDict):
@@ -117,3 +127,88 @@ def snapshots_equal(a: Mapping[str, Any] | None, b: Mapping[str, Any] | None) ->
     if a is None or b is None:
         return a is b
     return canonical_json(parse_snapshot(a)) == canonical_json(parse_snapshot(b))
+
+
+def _parse_feature(feature: Mapping[str, Any]) -> FeatureSnapshot:
+    return FeatureSnapshot(
+        feature_version=str(feature["feature_version"]),
+        field_versions={str(k): str(v) for k, v in dict(feature["field_versions"]).items()},
+        spec=dict(feature["spec"]),
+    )
+
+
+def parse_changes(data: Mapping[str, Any]) -> GraphChanges:
+    """Check the changes of a revision (key -> feature or ``None``) and copy them."""
+    try:
+        return {
+            str(key): None if feature is None else _parse_feature(feature)
+            for key, feature in dict(data).items()
+        }
+    except (KeyError, TypeError, ValueError) as exc:
+        raise SnapshotError(
+            f"malformed graph changes ({type(exc).__name__}: {exc}); expected a mapping of "
+            "feature key -> None (removed) or feature_version, field_versions and spec"
+        ) from exc
+
+
+def snapshot_fingerprint(features: Mapping[str, Mapping[str, Any]], truncation: int) -> str:
+    """The snapshot version of these features: a hash of every key and its feature version.
+
+    The same hash as :meth:`FeatureGraph.snapshot_version
+    <metaxy_orm.graph.FeatureGraph.snapshot_version>` (sha256 over the keys in sorted order,
+    each followed by its feature version, truncated), computed from a snapshot's features
+    alone, so that the snapshot that results from applying changes has a version without the
+    code of its features.
+    """
+    digest = hashlib.sha256()
+    for key in sorted(features):
+        digest.update(key.encode("utf-8"))
+        digest.update(str(features[key]["feature_version"]).encode("utf-8"))
+    return digest.hexdigest()[:truncation]
+
+
+def snapshot_changes(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> GraphChanges:
+    """What a revision must carry to go from ``old`` to ``new``: the features that differ.
+
+    A feature that is new or differs in any way (versions or spec) is given whole; a removed
+    one as ``None``. When the truncation length changed, every version did: all features are
+    given.
+    """
+    after = parse_snapshot(new)
+    before = None if old is None else parse_snapshot(old)
+    current = after["features"]
+    if before is None or before["hash_truncation_length"] != after["hash_truncation_length"]:
+        previous: dict[str, FeatureSnapshot] = {}
+        removed = [] if before is None else [k for k in before["features"] if k not in current]
+    else:
+        previous = before["features"]
+        removed = [k for k in previous if k not in current]
+    changes: GraphChanges = {
+        key: feature
+        for key, feature in current.items()
+        if key not in previous or canonical_json(previous[key]) != canonical_json(feature)
+    }
+    changes.update(dict.fromkeys(removed))
+    return changes
+
+
+def apply_changes(
+    base: Mapping[str, Any] | None, changes: Mapping[str, Any], truncation: int
+) -> GraphSnapshot:
+    """The snapshot ``base`` becomes with ``changes`` applied (``None``: nothing recorded yet).
+
+    Features the changes do not name are kept as ``base`` has them: that is what makes two
+    branches that changed different features compose, whichever is applied first. The
+    snapshot version is computed from the result (:func:`snapshot_fingerprint`).
+    """
+    features = {} if base is None else dict(parse_snapshot(base)["features"])
+    for key, feature in parse_changes(changes).items():
+        if feature is None:
+            features.pop(key, None)
+        else:
+            features[key] = feature
+    return GraphSnapshot(
+        snapshot_version=snapshot_fingerprint(features, truncation),
+        hash_truncation_length=truncation,
+        features=features,
+    )

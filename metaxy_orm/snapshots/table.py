@@ -29,7 +29,11 @@ from metaxy_orm.snapshots.model import (
     FeatureSnapshot,
     GraphSnapshot,
     SnapshotRecording,
+    apply_changes,
+    canonical_json,
+    parse_changes,
     parse_snapshot,
+    snapshot_fingerprint,
     snapshots_equal,
 )
 
@@ -42,10 +46,13 @@ __all__ = [
     "latest_snapshot",
     "load_snapshot",
     "metadata",
+    "record_changes",
+    "record_changes_statement",
     "record_snapshot",
     "record_snapshot_statement",
     "remove_snapshot",
     "remove_snapshot_statement",
+    "revert_changes",
     "snapshot_history",
     "snapshots_table",
 ]
@@ -297,6 +304,108 @@ def remove_snapshot(connection: sa.Connection, snapshot_version: str) -> bool:
     return True
 
 
+def record_changes(
+    connection: sa.Connection, changes: Mapping[str, Any], *, hash_truncation_length: int
+) -> GraphSnapshot:
+    """Apply a revision's changes to the latest recorded snapshot and record the result.
+
+    The result keeps every feature the changes do not name as the latest recording has it, so
+    revisions from two branches that changed different features compose, in either order
+    (:func:`~metaxy_orm.snapshots.model.apply_changes`). Returns the snapshot now latest;
+    nothing is written when it already was (re-running is harmless).
+    """
+    if not _has_table(connection):
+        raise SnapshotError(
+            f"table '{SNAPSHOTS_TABLE}' does not exist. Run the Alembic revision that creates "
+            "it (`alembic upgrade head`), or call metaxy_orm.snapshots.create_snapshots_table()."
+        )
+    result = apply_changes(latest_snapshot(connection), changes, hash_truncation_length)
+    if not result["features"]:
+        raise SnapshotError("these graph changes remove every feature: nothing left to record")
+    record_snapshot(connection, result)
+    return result
+
+
+def _recordings_newest_first(connection: sa.Connection) -> list[int]:
+    t = snapshots_table
+    query = sa.select(t.c.recording).distinct().order_by(t.c.recording.desc())
+    return [int(n) for n in connection.execute(query).scalars()]
+
+
+def _made_by(
+    snapshot: GraphSnapshot,
+    before: GraphSnapshot | None,
+    feature_versions: Mapping[str, str | None],
+) -> bool:
+    """Whether ``snapshot``, recorded after ``before``, is what these changes made of it: the
+    changed features have those versions, and every other feature is as it was."""
+    after = snapshot["features"]
+    earlier = {} if before is None else before["features"]
+    for key, version in feature_versions.items():
+        feature = after.get(key)
+        if (None if feature is None else feature["feature_version"]) != version:
+            return False
+    for key in (set(after) | set(earlier)) - set(feature_versions):
+        old, new = earlier.get(key), after.get(key)
+        if old is None or new is None or canonical_json(old) != canonical_json(new):
+            return False
+    return True
+
+
+def revert_changes(connection: sa.Connection, feature_versions: Mapping[str, str | None]) -> bool:
+    """Undo :func:`record_changes`; ``True`` if something was removed or recorded.
+
+    ``feature_versions`` (key -> the feature version the changes gave it, ``None`` for a
+    removed feature) identifies the recording the changes made: the newest one in which those
+    features have those versions while every other feature is as in the recording before it.
+    When that is the latest recording (a linear history), it is removed. When other changes
+    were recorded after it (another branch, downgraded in a different order than it was
+    applied), a new recording is made instead: the latest snapshot with these features as they
+    were before the changes, so that the other branch's changes stay. When no recording
+    matches (the upgrade recorded nothing), nothing is done.
+    """
+    if not _has_table(connection):
+        return False
+    numbers = _recordings_newest_first(connection)
+    if not numbers:
+        return False
+    snapshots = [_read_recording(connection, numbers[0])]
+    for index, number in enumerate(numbers):
+        following = numbers[index + 1] if index + 1 < len(numbers) else None
+        before = None if following is None else _read_recording(connection, following)
+        snapshots.append(before)
+        current = snapshots[index]
+        assert current is not None
+        if not _made_by(current, before, feature_versions):
+            continue
+        if index == 0:
+            connection.execute(
+                snapshots_table.delete().where(snapshots_table.c.recording == number)
+            )
+            return True
+        latest = snapshots[0]
+        assert latest is not None
+        features = dict(latest["features"])
+        for key in feature_versions:
+            previous = None if before is None else before["features"].get(key)
+            if previous is None:
+                features.pop(key, None)
+            else:
+                features[key] = previous
+        if not features:
+            return False
+        truncation = latest["hash_truncation_length"]
+        return record_snapshot(
+            connection,
+            GraphSnapshot(
+                snapshot_version=snapshot_fingerprint(features, truncation),
+                hash_truncation_length=truncation,
+                features=features,
+            ),
+        )
+    return False
+
+
 # -- the same writes as single statements, for SQL scripts ----------------------------------
 
 
@@ -351,3 +460,43 @@ def remove_snapshot_statement(snapshot_version: str) -> sa.Delete:
         .scalar_subquery()
     )
     return t.delete().where(t.c.recording == latest)
+
+
+def record_changes_statement(
+    changes: Mapping[str, Any], *, snapshot_version: str, hash_truncation_length: int
+) -> sa.Insert:
+    """One ``INSERT ... SELECT`` that does what :func:`record_changes` does, for SQL scripts.
+
+    The new recording is the latest one's rows for the features the changes do not name, plus
+    the changed features, numbered in SQL. Its snapshot version is ``snapshot_version``, the
+    one the revision was written for: SQL cannot hash the result, so a script applied on top
+    of another branch's changes records the right features under the revision's version.
+    """
+    parsed = parse_changes(changes)
+    t = snapshots_table
+    named = list(parsed)
+    literal = GraphSnapshot(
+        snapshot_version=snapshot_version,
+        hash_truncation_length=hash_truncation_length,
+        features={k: f for k, f in parsed.items() if f is not None},
+    )
+    latest = sa.select(sa.func.max(t.c.recording)).scalar_subquery()
+    kept = sa.select(
+        sa.literal(snapshot_version, sa.String()).label("snapshot_version"),
+        t.c.feature_key,
+        t.c.feature_version,
+        t.c.field_versions,
+        t.c.spec,
+        sa.literal(hash_truncation_length, sa.Integer()).label("hash_truncation_length"),
+    ).where(t.c.recording == latest, t.c.feature_key.not_in(named))
+    rows = [kept, *_literal_rows(literal)]
+    values = sa.union_all(*rows).subquery("snapshot")
+    following = sa.select(
+        (sa.func.coalesce(sa.func.max(t.c.recording), 0) + 1).label("recording")
+    ).subquery("next_recording")
+    source = sa.select(
+        following.c.recording,
+        *(values.c[name] for name in _VALUE_COLUMNS),
+        sa.func.current_timestamp(),
+    ).select_from(following.join(values, sa.true()))
+    return t.insert().from_select(["recording", *_VALUE_COLUMNS, "recorded_at"], source)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 22:26:55.087660
+Create Date: 2026-12-02 00:04:41.036817
 
 """
 
@@ -125,103 +125,101 @@ def upgrade() -> None:
     # feature crop added (version 327a3914; fields: audio, frames)
     # feature face_detection added (version 0155c452; fields: faces)
     # feature stt added (version fc7e1cf7; fields: transcription)
-    mxop.record_graph_snapshot(
+    mxop.record_graph_changes(
         {
-            "snapshot_version": "bfb8db9b",
-            "hash_truncation_length": 8,
-            "features": {
-                "video": {
-                    "feature_version": "84a279f4",
-                    "field_versions": {"audio": "095f313c", "frames": "3081ee93"},
-                    "spec": {
-                        "key": "video",
-                        "id_columns": ["sample_uid"],
-                        "deps": [],
-                        "fields": [
-                            {"key": "audio", "code_version": "1", "deps": None},
-                            {"key": "frames", "code_version": "1", "deps": None},
-                        ],
-                    },
-                },
-                "crop": {
-                    "feature_version": "327a3914",
-                    "field_versions": {"audio": "94daa096", "frames": "08c4d499"},
-                    "spec": {
-                        "key": "crop",
-                        "id_columns": ["sample_uid"],
-                        "deps": [
-                            {
-                                "feature": "video",
-                                "select": [],
-                                "rename": {},
-                                "filters": [],
-                                "optional": False,
-                            },
-                        ],
-                        "fields": [
-                            {
-                                "key": "audio",
-                                "code_version": "1",
-                                "deps": [{"feature": "video", "fields": ["audio"]}],
-                            },
-                            {
-                                "key": "frames",
-                                "code_version": "1",
-                                "deps": [{"feature": "video", "fields": ["frames"]}],
-                            },
-                        ],
-                    },
-                },
-                "face_detection": {
-                    "feature_version": "0155c452",
-                    "field_versions": {"faces": "a6f9d8ad"},
-                    "spec": {
-                        "key": "face_detection",
-                        "id_columns": ["sample_uid"],
-                        "deps": [
-                            {
-                                "feature": "crop",
-                                "select": [],
-                                "rename": {},
-                                "filters": [],
-                                "optional": False,
-                            },
-                        ],
-                        "fields": [
-                            {
-                                "key": "faces",
-                                "code_version": "1",
-                                "deps": [{"feature": "crop", "fields": ["frames"]}],
-                            },
-                        ],
-                    },
-                },
-                "stt": {
-                    "feature_version": "fc7e1cf7",
-                    "field_versions": {"transcription": "113c3fb9"},
-                    "spec": {
-                        "key": "stt",
-                        "id_columns": ["sample_uid"],
-                        "deps": [
-                            {
-                                "feature": "video",
-                                "select": [],
-                                "rename": {},
-                                "filters": [],
-                                "optional": False,
-                            },
-                        ],
-                        "fields": [
-                            {
-                                "key": "transcription",
-                                "code_version": "1",
-                                "deps": [{"feature": "video", "fields": ["audio"]}],
-                            },
-                        ],
-                    },
+            "video": {
+                "feature_version": "84a279f4",
+                "field_versions": {"audio": "095f313c", "frames": "3081ee93"},
+                "spec": {
+                    "key": "video",
+                    "id_columns": ["sample_uid"],
+                    "deps": [],
+                    "fields": [
+                        {"key": "audio", "code_version": "1", "deps": None},
+                        {"key": "frames", "code_version": "1", "deps": None},
+                    ],
                 },
             },
-        }
+            "crop": {
+                "feature_version": "327a3914",
+                "field_versions": {"audio": "94daa096", "frames": "08c4d499"},
+                "spec": {
+                    "key": "crop",
+                    "id_columns": ["sample_uid"],
+                    "deps": [
+                        {
+                            "feature": "video",
+                            "select": [],
+                            "rename": {},
+                            "filters": [],
+                            "optional": False,
+                        },
+                    ],
+                    "fields": [
+                        {
+                            "key": "audio",
+                            "code_version": "1",
+                            "deps": [{"feature": "video", "fields": ["audio"]}],
+                        },
+                        {
+                            "key": "frames",
+                            "code_version": "1",
+                            "deps": [{"feature": "video", "fields": ["frames"]}],
+                        },
+                    ],
+                },
+            },
+            "face_detection": {
+                "feature_version": "0155c452",
+                "field_versions": {"faces": "a6f9d8ad"},
+                "spec": {
+                    "key": "face_detection",
+                    "id_columns": ["sample_uid"],
+                    "deps": [
+                        {
+                            "feature": "crop",
+                            "select": [],
+                            "rename": {},
+                            "filters": [],
+                            "optional": False,
+                        },
+                    ],
+                    "fields": [
+                        {
+                            "key": "faces",
+                            "code_version": "1",
+                            "deps": [{"feature": "crop", "fields": ["frames"]}],
+                        },
+                    ],
+                },
+            },
+            "stt": {
+                "feature_version": "fc7e1cf7",
+                "field_versions": {"transcription": "113c3fb9"},
+                "spec": {
+                    "key": "stt",
+                    "id_columns": ["sample_uid"],
+                    "deps": [
+                        {
+                            "feature": "video",
+                            "select": [],
+                            "rename": {},
+                            "filters": [],
+                            "optional": False,
+                        },
+                    ],
+                    "fields": [
+                        {
+                            "key": "transcription",
+                            "code_version": "1",
+                            "deps": [{"feature": "video", "fields": ["audio"]}],
+                        },
+                    ],
+                },
+            },
+        },
+        snapshot_version="bfb8db9b",
+        hash_truncation_length=8,
     )
     # ### end Alembic commands ###
 
@@ -229,7 +227,10 @@ def upgrade() -> None:
 def downgrade() -> None:
     """Downgrade schema and graph snapshot."""
     # ### commands auto generated by Alembic - please adjust! ###
-    mxop.remove_graph_snapshot("bfb8db9b")
+    mxop.revert_graph_changes(
+        {"video": "84a279f4", "crop": "327a3914", "face_detection": "0155c452", "stt": "fc7e1cf7"},
+        snapshot_version="bfb8db9b",
+    )
     op.drop_table("metaxy_graph_snapshots")
     op.drop_index("ix_video_metaxy_latest", table_name="video")
     op.drop_table("video")

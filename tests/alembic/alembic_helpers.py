@@ -35,7 +35,7 @@ from alembic import command
 from alembic.config import Config
 
 from metaxy_orm._backends import backend_for, capabilities_for
-from metaxy_orm.snapshots import GraphSnapshot, latest_snapshot
+from metaxy_orm.snapshots import GraphSnapshot, apply_changes, latest_snapshot
 
 REPO = Path(__file__).resolve().parents[2]
 RUFF = Path(sys.executable).with_name("ruff")
@@ -245,19 +245,29 @@ def revision_text(path: Path) -> str:
     return path.read_text(encoding="utf-8")
 
 
-def recorded_snapshot_literal(path: Path) -> dict[str, Any]:
-    """The literal passed to ``op.record_graph_snapshot`` in a revision file."""
+def recorded_changes(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The literal changes and the keyword arguments of ``mxop.record_graph_changes(...)`` in a
+    revision file."""
     tree = ast.parse(revision_text(path))
     for node in ast.walk(tree):
         if (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute)
-            and node.func.attr == "record_graph_snapshot"
+            and node.func.attr == "record_graph_changes"
         ):
-            value = ast.literal_eval(node.args[0])
-            assert isinstance(value, dict)
-            return value
-    raise AssertionError(f"no op.record_graph_snapshot(...) in {path}")
+            changes = ast.literal_eval(node.args[0])
+            assert isinstance(changes, dict)
+            return changes, {str(k.arg): ast.literal_eval(k.value) for k in node.keywords}
+    raise AssertionError(f"no mxop.record_graph_changes(...) in {path}")
+
+
+def recorded_snapshot_literal(path: Path, base: GraphSnapshot | None = None) -> GraphSnapshot:
+    """The snapshot a revision's ``mxop.record_graph_changes(...)`` records on top of ``base``
+    (the snapshot before it); its ``snapshot_version`` must be the result's."""
+    changes, kwargs = recorded_changes(path)
+    result = apply_changes(base, changes, kwargs["hash_truncation_length"])
+    assert result["snapshot_version"] == kwargs["snapshot_version"]
+    return result
 
 
 def function_body(path: Path, name: str) -> str:

@@ -7,11 +7,14 @@ from __future__ import annotations
 import logging
 import os
 import re
+import runpy
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+import polars as pl
 import pytest
 import sqlalchemy as sa
 from alembic.util import CommandError
@@ -27,6 +30,7 @@ from alembic_helpers import (
     ruff_format,
 )
 from pipeline_data import (
+    OUTPUTS,
     N,
     compute,
     counts,
@@ -35,6 +39,7 @@ from pipeline_data import (
     root_samples,
     rows_of,
     stale_uids,
+    store,
     uid,
 )
 
@@ -77,7 +82,7 @@ def test_without_reconcile_a_code_version_bump_leaves_every_sample_stale(
     v2 = define({"crop.frames": "2"})
     path = project.revision("crop frames v2", rev_id="0002")
     upgrade = function_body(path, "upgrade")
-    assert names(path, "upgrade") == ["record_graph_snapshot"]  # no reconcile runs unasked...
+    assert names(path, "upgrade") == ["record_graph_changes"]  # no reconcile runs unasked...
     # ... it is proposed, commented out, with the versions it would reconcile onto
     crop_v2 = v2.feature_version("crop")
     faces_v2 = v2.feature_version("face_detection")
@@ -101,7 +106,7 @@ def test_without_reconcile_a_code_version_bump_leaves_every_sample_stale(
         '    # mxop.delete_materialization(["crop", "face_detection"], materialization_id=revision)'
         in downgrade
     )
-    assert op_calls(path, "downgrade") == [("remove_graph_snapshot", [v2.snapshot_version], {})]
+    assert op_calls(path, "downgrade") == [revert_v2(v2)]
     assert_ruff_clean(project)
 
     project.upgrade()
@@ -110,6 +115,18 @@ def test_without_reconcile_a_code_version_bump_leaves_every_sample_stale(
     assert resolve(project, v2, "stt").is_empty()
     assert counts(project) == dict.fromkeys(("video", "crop", "face_detection", "stt"), N)
     project.check()
+
+    # the pipeline recomputes them, upstream first (docs/alembic.md shows this loop)
+    snippet = runpy.run_path(str(REPO / "docs" / "snippets" / "alembic" / "recompute.py"))
+
+    def outputs(feature: type[mx.Feature], rows: pl.DataFrame) -> pl.DataFrame:
+        produced = OUTPUTS[str(feature.feature_key())](rows["sample_uid"].to_list())
+        return rows.with_columns(**{k: pl.Series(v) for k, v in produced.items()})
+
+    with store(project) as s:
+        snippet["recompute"](s, [v2.get_feature("crop"), v2.get_feature("face_detection")], outputs)
+    assert resolve(project, v2, "crop").is_empty()
+    assert resolve(project, v2, "face_detection").is_empty()
 
 
 def test_reconcile_moves_rows_onto_the_new_versions(
@@ -131,7 +148,7 @@ def test_reconcile_moves_rows_onto_the_new_versions(
             [["crop", "face_detection"]],
             {"materialization_id": REVISION},
         ),
-        ("remove_graph_snapshot", [v2.snapshot_version], {}),
+        revert_v2(v2),
     ]
     assert "# mxop." not in revision_text(path)  # nothing left to propose
     assert_ruff_clean(project)
@@ -238,7 +255,7 @@ def test_reconcile_set_in_env_py(project: Project, v1: mx.FeatureGraph, define) 
     )
     v2 = define({"crop.frames": "2"})
     path = project.revision("reconciled by configuration", rev_id="0002")
-    assert names(path, "upgrade") == ["record_graph_snapshot", "reconcile_features"]
+    assert names(path, "upgrade") == ["record_graph_changes", "reconcile_features"]
     project.upgrade()
     assert resolve(project, v2, "crop").is_empty()
     assert resolve(project, v2, "face_detection").is_empty()
@@ -503,6 +520,12 @@ def test_reconcile_a_feature_that_did_not_change(
     assert any("the version of feature 'stt' did not change" in m for m in caplog.messages)
 
 
+def revert_v2(v2: mx.FeatureGraph) -> tuple[str, list[Any], dict[str, Any]]:
+    """The downgrade's graph operation of the crop.frames=2 revision, as ``op_calls`` reads it."""
+    versions = {key: v2.feature_version(key) for key in ("crop", "face_detection")}
+    return ("revert_graph_changes", [versions], {"snapshot_version": v2.snapshot_version})
+
+
 def block(text: str, first: str, last: str) -> str:
     """The lines of ``text`` from the one starting with ``first`` to the next equal to ``last``."""
     lines = text.splitlines()
@@ -511,13 +534,29 @@ def block(text: str, first: str, last: str) -> str:
     return "\n".join(lines[start : end + 1])
 
 
+SNIPPETS = REPO / "docs" / "snippets" / "alembic"
+
+
+def same_revision(generated: Path, snippet: Path) -> None:
+    """The generated revision is the snippet (creation date aside); ``REGENERATE_SNIPPETS=1``
+    rewrites the snippet instead, to be reviewed in the diff."""
+    text = re.sub(
+        r"^Create Date: .*$",
+        "Create Date: 2026-12-01 00:00:00",
+        revision_text(generated),
+        flags=re.M,
+    )
+    if os.environ.get("REGENERATE_SNIPPETS"):
+        snippet.write_text(text, encoding="utf-8")
+    assert text == snippet.read_text(encoding="utf-8"), snippet
+
+
 @pytest.mark.duckdb
 def test_the_walkthrough_shows_what_autogenerate_writes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, define
 ) -> None:
-    """docs/alembic.md quotes the two revisions of its walkthrough: they are what autogenerate
-    writes (after the ruff format hook of alembic.ini)."""
-    docs = (REPO / "docs" / "alembic.md").read_text(encoding="utf-8")
+    """docs/alembic.md includes the two revisions of its walkthrough from docs/snippets/alembic:
+    they are what autogenerate writes (after the ruff format hook of alembic.ini)."""
     project = make_project(tmp_path, f"duckdb:///{tmp_path / 'docs.duckdb'}", "duckdb", monkeypatch)
     define()
     project.revision("example feature graph", rev_id="0001")
@@ -526,29 +565,16 @@ def test_the_walkthrough_shows_what_autogenerate_writes(
 
     proposed = project.revision("crop frames 2", rev_id="0002")
     ruff_format(proposed)
-    text = revision_text(proposed)
-    assert (
-        block(
-            text,
-            "    # graph snapshot ",
-            "    #   field faces: version a6f9d8ad -> 759fb581 (upstream changed)",
-        )
-        in docs
-    )
-    assert block(text, "    # Reconcile instead of recomputing?", "    # )") in docs
-    assert (
-        block(text, "    # Uncomment together with", '    mxop.remove_graph_snapshot("770cac49")')
-        in docs
-    )
+    same_revision(proposed, SNIPPETS / "0002_crop_frames_2_proposed.py")
 
     proposed.unlink()
     project.x("reconcile=crop,face_detection")
     reconciled = project.revision("crop frames 2", rev_id="0002")
     ruff_format(reconciled)
-    text = revision_text(reconciled)
-    assert block(text, "    # Reconciled without recomputation", "    )") in docs
-    last = '    mxop.remove_graph_snapshot("770cac49")'
-    assert block(text, "    mxop.delete_materialization(", last) in docs
+    same_revision(reconciled, SNIPPETS / "0002_crop_frames_2_reconciled.py")
+    docs = (REPO / "docs" / "alembic.md").read_text(encoding="utf-8")
+    for name in ("0002_crop_frames_2_proposed.py", "0002_crop_frames_2_reconciled.py"):
+        assert f'--8<-- "docs/snippets/alembic/{name}"' in docs
 
 
 FEATURES_WITH_A_KNOB = """
@@ -599,7 +625,7 @@ def test_the_alembic_command_line(tmp_path: Path, define) -> None:
         crop_frames="2",
     )  # fmt: skip
     (path,) = (tmp_path / "migrations" / "versions").glob("0002_*.py")
-    assert names(path, "upgrade") == ["record_graph_snapshot", "reconcile_features"]
+    assert names(path, "upgrade") == ["record_graph_changes", "reconcile_features"]
     result = alembic("upgrade", "head", crop_frames="2")
     for key in ("crop", "face_detection"):
         step = "[1/2]" if key == "crop" else "[2/2]"

@@ -4,6 +4,7 @@ its own, column types from other modules, offline SQL scripts, and a newcomer's 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -22,27 +23,10 @@ from metaxy_orm.snapshots import SNAPSHOTS_TABLE, graph_snapshot
 
 EXAMPLE_TABLES = {"video", "crop", "face_detection", "stt", SNAPSHOTS_TABLE, "alembic_version"}
 
-ENV_WITH_THE_PLUGIN_ENTRY_ONLY = '''
-"""An env.py that does not import alembic_ext: it only names the plugin."""
-
-import os
-
-import sqlalchemy as sa
-from alembic import context
-from sqlmodel import SQLModel
-
-engine = sa.create_engine(os.environ["METAXY_ORM_DATABASE_URL"], poolclass=sa.pool.NullPool)
-with engine.connect() as connection:
-    context.configure(
-        connection=connection,
-        target_metadata=SQLModel.metadata,
-        autogenerate_plugins=["alembic.autogenerate.*", "metaxy_orm"],
-        render_as_batch=connection.dialect.name == "sqlite",
-    )
-    with context.begin_transaction():
-        context.run_migrations()
-engine.dispose()
-'''
+#: docs/alembic.md shows it: an env.py that does not import alembic_ext, it only names the plugin.
+ENV_WITH_THE_PLUGIN_ENTRY_ONLY = (
+    REPO / "docs" / "snippets" / "alembic" / "env_plugin_only.py"
+).read_text(encoding="utf-8")
 
 
 PLUGIN_PROBE = """
@@ -61,6 +45,8 @@ from alembic.runtime.plugins import _all_plugins
 state = {
     "plugin": "metaxy_orm" in _all_plugins,
     "ops": [hasattr(Operations, n) for n in (
+        "record_graph_changes",
+        "revert_graph_changes",
         "record_graph_snapshot",
         "remove_graph_snapshot",
         "reconcile_features",
@@ -93,7 +79,7 @@ def test_alembic_loads_the_plugin_cheaply(first: str) -> None:
     )
     state = json.loads(result.stdout)
     assert state["plugin"] is True
-    assert state["ops"] == [True] * 7
+    assert state["ops"] == [True] * 9
     if first == "alembic":
         assert state["heavy"] == []
         assert state["duckdb"] == "NoneType"  # not before metaxy_orm is imported
@@ -108,7 +94,7 @@ def test_the_plugin_entry_alone_is_enough(project: Project, define) -> None:
     (project.migrations / "env.py").write_text(ENV_WITH_THE_PLUGIN_ENTRY_ONLY, encoding="utf-8")
     graph = define()
     path = project.revision("example graph")
-    assert "mxop.record_graph_snapshot(" in revision_text(path)
+    assert "mxop.record_graph_changes(" in revision_text(path)
     assert "import sqlmodel.sql.sqltypes\n" in revision_text(path)
     assert ruff_check(path).returncode == 0, ruff_check(path).stdout
     project.upgrade()
@@ -201,3 +187,61 @@ def test_a_newcomer_runs_alembic_upgrade_head(tmp_path: Path) -> None:
     alembic("downgrade", "base")
     with duckdb.connect(str(tmp_path / "example.duckdb")) as connection:
         assert connection.execute("SHOW TABLES").fetchall() == [("alembic_version",)]
+
+
+INIT_FEATURES = """
+import metaxy_orm as mx
+
+
+class Clip(mx.Feature, table=True, spec=mx.FeatureSpec(key="clip", id_columns=["sample_uid"])):
+    sample_uid: str
+"""
+
+
+@pytest.mark.duckdb
+def test_alembic_init_with_the_template_of_a_checkout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, define
+) -> None:
+    """``alembic init -t <absolute folder>`` (a source checkout, where the template is not in
+    Alembic's folder): the env.py it writes reads metaxy-orm's settings from pyproject.toml and
+    the environment, and revision, upgrade and check work. (The wheel test runs
+    ``alembic init -t metaxy`` from an installed wheel.)"""
+    from alembic import command
+    from alembic.config import Config
+
+    from alembic_ext.templates import METAXY_TEMPLATE
+
+    define(factory=lambda: None)  # a fresh graph and metadata, which the feature module fills
+    # env.py applies alembic.ini's logging configuration (fileConfig), which disables the
+    # loggers it does not name: put the test process's logging back afterwards
+    loggers = [
+        lg for lg in logging.root.manager.loggerDict.values() if isinstance(lg, logging.Logger)
+    ]
+    for logger in [*loggers, logging.root]:
+        monkeypatch.setattr(logger, "disabled", logger.disabled)
+        monkeypatch.setattr(logger, "level", logger.level)
+        monkeypatch.setattr(logger, "handlers", list(logger.handlers))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "init_features", raising=False)
+    (tmp_path / "init_features.py").write_text(INIT_FEATURES, encoding="utf-8")
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.metaxy-orm]\nmodules = ["init_features"]\n', encoding="utf-8"
+    )
+    monkeypatch.setenv("METAXY_ORM_DATABASE_URL", f"duckdb:///{tmp_path / 'init.duckdb'}")
+    config = Config(str(tmp_path / "alembic.ini"))
+    command.init(config, str(tmp_path / "migrations"), template=str(METAXY_TEMPLATE))
+    env = (tmp_path / "migrations" / "env.py").read_text(encoding="utf-8")
+    assert env == (METAXY_TEMPLATE / "env.py").read_text(encoding="utf-8")
+    config = Config(str(tmp_path / "alembic.ini"))
+    assert config.get_section_option("post_write_hooks", "ruff_format.type") == (
+        "metaxy_orm_ruff_format"
+    )
+    script = command.revision(config, message="clip", autogenerate=True, rev_id="c001")
+    assert script is not None
+    assert not isinstance(script, list)
+    assert "mxop.record_graph_changes(" in revision_text(Path(script.path))
+    assert ruff_check(Path(script.path)).returncode == 0
+    command.upgrade(config, "head")
+    command.check(config)
+    monkeypatch.delitem(sys.modules, "init_features", raising=False)

@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlmodel import SQLModel
 from sqlmodel.main import default_registry
 
@@ -18,14 +20,19 @@ from metaxy_orm.snapshots import (
     SNAPSHOTS_TABLE,
     GraphSnapshot,
     SnapshotError,
+    apply_changes,
     create_snapshots_table,
     diff_snapshots,
     graph_snapshot,
     latest_snapshot,
     load_snapshot,
     parse_snapshot,
+    record_changes,
     record_snapshot,
     remove_snapshot,
+    revert_changes,
+    snapshot_changes,
+    snapshot_fingerprint,
     snapshot_history,
     snapshots_equal,
     snapshots_table,
@@ -265,3 +272,71 @@ def test_recording_errors(engine: sa.Engine, graph: mx.FeatureGraph) -> None:
         with pytest.raises(TypeError, match="applies to a graph"):
             record_snapshot(connection, snapshot, hash_truncation_length=12)
         assert latest_snapshot(connection) is None
+
+
+# -- graph changes: what revisions carry -------------------------------------------------------
+
+CODE_VERSIONS = st.fixed_dictionaries(
+    {},
+    optional={
+        name: st.sampled_from(["1", "2", "3"])
+        for name in ("video.audio", "video.frames", "crop.frames", "stt.transcription")
+    },
+)
+
+
+@settings(max_examples=25, deadline=None)
+@given(old=CODE_VERSIONS, new=CODE_VERSIONS)
+def test_changes_carry_what_differs_and_rebuild_the_snapshot(
+    old: dict[str, str], new: dict[str, str]
+) -> None:
+    """Applying the changes between two snapshots to the first gives the second, with the
+    graph's own snapshot version; the changes name exactly the features that differ."""
+    before, after = pipeline_snapshot(old), pipeline_snapshot(new)
+    changes = snapshot_changes(before, after)
+    assert set(changes) == {
+        key
+        for key in after["features"]
+        if json.dumps(after["features"][key], sort_keys=True)
+        != json.dumps(before["features"][key], sort_keys=True)
+    }
+    rebuilt = apply_changes(before, changes, after["hash_truncation_length"])
+    assert snapshots_equal(rebuilt, after)
+    assert rebuilt["snapshot_version"] == after["snapshot_version"]
+    assert snapshot_fingerprint(after["features"], 8) == after["snapshot_version"]
+
+
+def test_changes_of_two_branches_compose_in_either_order() -> None:
+    base = pipeline_snapshot()
+    a = snapshot_changes(base, pipeline_snapshot({"stt.transcription": "2"}))
+    b = snapshot_changes(base, pipeline_snapshot({"crop.frames": "2"}))
+    merged = pipeline_snapshot({"stt.transcription": "2", "crop.frames": "2"})
+    assert snapshots_equal(apply_changes(apply_changes(base, a, 8), b, 8), merged)
+    assert snapshots_equal(apply_changes(apply_changes(base, b, 8), a, 8), merged)
+    removed = apply_changes(base, {"stt": None}, 8)
+    assert set(removed["features"]) == {"video", "crop", "face_detection"}
+    with pytest.raises(SnapshotError, match="malformed graph changes"):
+        apply_changes(base, {"stt": {"feature_version": "x"}}, 8)
+
+
+def test_revert_removes_or_reverts_the_recording_of_the_changes(engine: sa.Engine) -> None:
+    """In order: the latest recording is removed. Out of order (another branch recorded after):
+    a new recording with the reverted features as they were. Unknown: nothing happens."""
+    base = pipeline_snapshot()
+    a_snapshot = pipeline_snapshot({"stt.transcription": "2"})
+    a = snapshot_changes(base, a_snapshot)
+    b = snapshot_changes(base, pipeline_snapshot({"crop.frames": "2"}))
+    versions = {key: None if f is None else f["feature_version"] for key, f in a.items()}
+    with engine.begin() as connection:
+        create_snapshots_table(connection)
+        record_snapshot(connection, base)
+        record_changes(connection, a, hash_truncation_length=8)
+        assert revert_changes(connection, versions)  # linear: removed
+        assert recordings(connection) == [(1, base["snapshot_version"])]
+        assert not revert_changes(connection, versions)  # not recorded: nothing to do
+
+        record_changes(connection, a, hash_truncation_length=8)
+        record_changes(connection, b, hash_truncation_length=8)
+        assert revert_changes(connection, versions)  # a was applied first: b's changes stay
+        assert snapshots_equal(latest_snapshot(connection), pipeline_snapshot({"crop.frames": "2"}))
+        assert len(recordings(connection)) == 4
