@@ -24,7 +24,6 @@ from .markdown import ROOT, blocks, pages, python_blocks, run
 #: Pages of other owners whose examples did not run yet when this harness was written, and are
 #: being rewritten to run. Strict: once a page runs, its entry must go (the test fails until then).
 PENDING = {
-    "docs/alembic.md": "excerpts of env.py and revision files (myapp); rewrite under way",
     "docs/clickhouse.md": "the example lacks its imports; rewrite under way",
 }
 
