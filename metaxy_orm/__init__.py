@@ -44,6 +44,7 @@ from metaxy_orm.exceptions import (
 )
 from metaxy_orm.feature import Feature as Feature
 from metaxy_orm.graph import FeatureGraph as FeatureGraph
+from metaxy_orm.graph_tables import metadata_of as metadata_of
 from metaxy_orm.hashing import HashAlgorithm as HashAlgorithm
 from metaxy_orm.keys import FeatureKey as FeatureKey
 from metaxy_orm.keys import FieldKey as FieldKey

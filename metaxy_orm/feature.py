@@ -5,7 +5,11 @@ definition the metaclass checks the spec against the graph, injects the system c
 their SQL types, the composite primary key (id columns, ``metaxy_data_version``,
 ``metaxy_created_at``) and the index that serves "latest row per sample", then registers the
 class. Every check runs *before* SQLModel builds the table, so a rejected class leaves neither a
-half-registered feature nor a stray table in ``SQLModel.metadata``.
+half-registered feature nor a stray table in the graph's ``MetaData``.
+
+The table is built in the ``MetaData`` and ORM registry of the graph the class registers in
+(:mod:`metaxy_orm.graph_tables`): ``SQLModel.metadata`` for the default graph, the graph's own for
+one entered with ``with mx.FeatureGraph(): ...``.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from metaxy_orm.column_types import describe
 from metaxy_orm.columns import CREATED_AT, DATA_VERSION, RESERVED_PREFIX, system_columns
 from metaxy_orm.exceptions import FeatureSpecError
 from metaxy_orm.graph import FeatureGraph
+from metaxy_orm.graph_tables import GraphTables, tables_of
 from metaxy_orm.spec import FeatureSpec
 
 if TYPE_CHECKING:
@@ -100,7 +105,9 @@ def _check_identifiers(spec: FeatureSpec, table_name: str) -> None:
             )
 
 
-def _check_table_name(spec: FeatureSpec, table_name: str, class_dict: dict[str, Any]) -> None:
+def _check_table_name(
+    spec: FeatureSpec, table_name: str, class_dict: dict[str, Any], tables: GraphTables
+) -> None:
     """Refuse a table name metaxy-orm reserves, or one another table already has."""
     if table_name.startswith(RESERVED_PREFIX):
         raise FeatureSpecError(
@@ -112,11 +119,12 @@ def _check_table_name(spec: FeatureSpec, table_name: str, class_dict: dict[str, 
     options = args if isinstance(args, dict) else (args[-1] if args else None)
     if isinstance(options, dict) and options.get("extend_existing"):
         return  # the user asked to redefine the table
-    metadata = class_dict.get("metadata") or SQLModel.metadata
+    metadata = class_dict.get("metadata") or tables.metadata
     if isinstance(metadata, sa.MetaData) and table_name in metadata.tables:
         raise FeatureSpecError(
             f"feature '{spec.key}': table name '{table_name}' is already used by another table "
-            "of the same metadata; use another key or __tablename__"
+            "of the same metadata; use another key or __tablename__, or define this version "
+            "of the feature in a graph of its own (`with mx.FeatureGraph(): ...`)"
         )
 
 
@@ -240,6 +248,7 @@ class FeatureMeta(SQLModelMetaclass):
         _check_columns(spec, name, _declared_columns(class_dict, bases))
         class_dict["__metaxy_spec__"] = spec
         class_dict["__metaxy_graph__"] = graph
+        tables = tables_of(graph)
         if kwargs.get("table") is True:
             table_name = class_dict.setdefault("__tablename__", spec.key.table_name)
             if not isinstance(table_name, str):
@@ -248,9 +257,15 @@ class FeatureMeta(SQLModelMetaclass):
                 spec, table_name, class_dict.get("__table_args__")
             )
             _check_identifiers(spec, table_name)
-            _check_table_name(spec, table_name, class_dict)
+            _check_table_name(spec, table_name, class_dict, tables)
             _inject_system_columns(spec, class_dict)
-        return super().__new__(mcls, name, bases, class_dict, **kwargs)
+        cls = super().__new__(mcls, name, bases, class_dict, **kwargs)
+        # Read by SQLAlchemy's declarative setup in __init__: the table goes to the graph's
+        # MetaData and the class to its registry (SQLModel's own for the default graph).
+        if "metadata" not in class_dict:
+            cls.metadata = tables.metadata
+        cls._sa_registry = tables.registry
+        return cls
 
     def __init__(
         self,

@@ -1,10 +1,14 @@
 """The feature graph: which features exist, how they depend on each other, and their versions.
 
 Defining a feature class registers it in the *active* graph: the global default one, or the one
-entered with ``with FeatureGraph(): ...``. A graph isolates features and versions, not tables:
-like any SQLModel class, a feature's table lives in ``SQLModel.metadata``, so defining the same
-tables twice in one process (two versions of a graph in a test) needs
-:func:`metaxy_orm.testing.isolated_graph`, which also gives SQLModel fresh metadata.
+entered with ``with FeatureGraph(): ...``. A graph isolates features, versions and tables: the
+default graph's tables live in ``SQLModel.metadata``, any other graph's in a ``MetaData`` of its
+own (kept by the SQL side, :mod:`metaxy_orm.graph_tables`; this module imports no SQL), so the
+same features can be defined once per graph in one process (two versions of a pipeline, one per
+test) and ``mx.metadata_of(graph)`` holds exactly the graph's tables.
+
+The active graph is a ``ContextVar``: ``with`` blocks nest, asyncio tasks inherit the graph active
+where they were created, and a new thread starts on the default graph.
 """
 
 from __future__ import annotations
@@ -47,6 +51,10 @@ class FeatureGraph:
         self._specs: dict[FeatureKey, FeatureSpec] = {}
         self._versions: dict[int, VersionCalculator] = {}
         self._tokens: list[Token[FeatureGraph | None]] = []
+        #: What the SQL side keeps for this graph (its ``MetaData`` and ORM registry, see
+        #: :mod:`metaxy_orm.graph_tables`); opaque here. Kept on the graph so that the tables
+        #: live exactly as long as the graph and its feature classes.
+        self.sql_state: object | None = None
 
     # -- the active graph ------------------------------------------------------------------
 
@@ -55,6 +63,11 @@ class FeatureGraph:
         """The graph that newly defined features register in."""
         graph = _active_graph.get()
         return _DEFAULT_GRAPH if graph is None else graph
+
+    @classmethod
+    def get_default(cls) -> FeatureGraph:
+        """The process-wide graph that features register in when no other graph is active."""
+        return _DEFAULT_GRAPH
 
     def __enter__(self) -> FeatureGraph:
         self._tokens.append(_active_graph.set(self))

@@ -8,11 +8,10 @@ from pathlib import Path
 
 import pytest
 from alembic_helpers import Project, make_project
-from sqlmodel import SQLModel
-from sqlmodel.main import default_registry
 
 import metaxy_orm as mx
 from example_app.pipeline import define_video_pipeline
+from metaxy_orm.testing import isolated_graph
 
 
 @pytest.fixture
@@ -30,9 +29,8 @@ def define(graph: mx.FeatureGraph) -> Iterator[Callable[..., mx.FeatureGraph]]:
             *,
             factory: Callable[[], object] | None = None,
         ) -> mx.FeatureGraph:
-            SQLModel.metadata.clear()
-            default_registry.dispose()
-            fresh = stack.enter_context(mx.FeatureGraph())
+            # The migrations' env.py reads SQLModel.metadata: build the tables there.
+            fresh = stack.enter_context(isolated_graph())
             if factory is None:
                 define_video_pipeline(code_versions)
             else:

@@ -21,8 +21,6 @@ import polars as pl
 import sqlalchemy as sa
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from sqlmodel import SQLModel
-from sqlmodel.main import default_registry
 from store.reference import from_specs
 
 import metaxy_orm as mx
@@ -119,17 +117,14 @@ def body_of(body: dict[str, Any]) -> Callable[[dict[str, Any]], None]:
 def test_random_lineage_graphs_agree_in_sql_polars_and_hashlib(
     engine: sa.Engine, plan: Plan, data: st.DataObject, algorithm: str, truncation: int
 ) -> None:
-    SQLModel.metadata.clear()
-    default_registry.dispose()
-    with mx.FeatureGraph():
+    with mx.FeatureGraph() as example_graph:  # its own tables: nothing global to clear
         classes = define(plan)
-        SQLModel.metadata.create_all(engine)
+        tables = mx.metadata_of(example_graph)
+        tables.create_all(engine)
         try:
             check(engine, plan, classes, data, algorithm, truncation)
         finally:
-            SQLModel.metadata.drop_all(engine)
-            SQLModel.metadata.clear()
-            default_registry.dispose()
+            tables.drop_all(engine)
 
 
 def check(

@@ -15,8 +15,6 @@ import polars as pl
 import sqlalchemy as sa
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from sqlmodel import SQLModel
-from sqlmodel.main import default_registry
 
 import metaxy_orm as mx
 from metaxy_orm.hashing import HashAlgorithm, polars_hash_parts, sql_hash_parts
@@ -166,17 +164,14 @@ def row_id(row: dict[str, Any], with_part: bool) -> IdKey:
 def test_random_graph_versions_equal_reference(
     engine: sa.Engine, plan: GraphPlan, data: st.DataObject, algorithm: str, truncation: int
 ) -> None:
-    SQLModel.metadata.clear()
-    default_registry.dispose()
-    with mx.FeatureGraph():
+    with mx.FeatureGraph() as example_graph:  # its own tables: nothing global to clear
         classes = define(plan)
-        SQLModel.metadata.create_all(engine)
+        tables = mx.metadata_of(example_graph)
+        tables.create_all(engine)
         try:
             check_graph(engine, plan, classes, data, algorithm, truncation)
         finally:
-            SQLModel.metadata.drop_all(engine)
-            SQLModel.metadata.clear()
-            default_registry.dispose()
+            tables.drop_all(engine)
 
 
 def check_graph(
