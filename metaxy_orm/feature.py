@@ -31,6 +31,8 @@ from metaxy_orm.graph_tables import GraphTables, tables_of
 from metaxy_orm.spec import FeatureSpec
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from sqlalchemy.sql.compiler import DDLCompiler
     from sqlalchemy.sql.ddl import BaseDDLElement
     from sqlalchemy.sql.schema import SchemaItem
@@ -301,6 +303,20 @@ class Feature(SQLModel, metaclass=FeatureMeta):
 
     __metaxy_spec__: ClassVar[FeatureSpec]
     __metaxy_graph__: ClassVar[FeatureGraph]
+
+    if TYPE_CHECKING:
+        # The row-level system columns every feature table has, declared for type checkers
+        # only: at run time the metaclass injects them (with their SQL types) per feature, and
+        # an abstract base must not have them. Stored rows always hold a value in the NOT NULL
+        # ones; a model built in Python holds None there until the store writes it. The
+        # per-field columns (``metaxy_provenance__<field>``...) depend on the spec and stay
+        # untyped. Keep in step with :func:`metaxy_orm.columns.system_columns`.
+        metaxy_provenance: str = Field(default=None)
+        metaxy_data_version: str = Field(default=None)
+        metaxy_feature_version: str = Field(default=None)
+        metaxy_snapshot_version: str = Field(default=None)
+        metaxy_created_at: datetime = Field(default=None)
+        metaxy_materialization_id: str | None = Field(default=None)
 
     @classmethod
     def _spec_or_raise(cls) -> FeatureSpec:
