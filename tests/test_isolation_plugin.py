@@ -20,7 +20,7 @@ pytest_plugins = ["pytester"]
 
 PLUGIN = "metaxy_orm.testing.plugin"
 
-USER_TESTS = '''
+USER_TESTS = """
 import polars as pl
 import pytest
 import sqlalchemy as sa
@@ -75,7 +75,7 @@ def test_the_database_url(mx_database_url, tmp_path):
 
 def test_zz_runs_last_no_table_left_behind(mx_engine):
     assert "video" not in sa.inspect(mx_engine).get_table_names()
-'''
+"""
 
 
 def run_user_tests(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
@@ -111,6 +111,14 @@ def test_a_database_url_from_the_environment(
     result = run_user_tests(pytester)
     result.assert_outcomes(passed=5)
     assert f"URL: {url}" in result.outlines
+
+
+def test_the_documented_example_passes(pytester: pytest.Pytester) -> None:
+    """docs/testing.md includes docs/snippets/test_video_pipeline.py: it must pass as shown."""
+    snippet = Path(__file__).parents[1] / "docs" / "snippets" / "test_video_pipeline.py"
+    pytester.makepyfile(test_video_pipeline=snippet.read_text())
+    result = pytester.runpytest_subprocess("-p", PLUGIN, "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
 
 
 def test_the_plugin_is_a_pytest11_entry_point() -> None:
