@@ -78,6 +78,12 @@ def test_zz_runs_last_no_table_left_behind(mx_engine):
 """
 
 
+@pytest.fixture(autouse=True)
+def no_configured_database(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The user's tests run on the database each test names, not on one of the environment."""
+    monkeypatch.delenv(plugin.DATABASE_URL_ENV, raising=False)
+
+
 def run_user_tests(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
     pytester.makepyfile(test_user=USER_TESTS)
     return pytester.runpytest_subprocess("-p", PLUGIN, "-s", "-p", "no:cacheprovider", *args)
