@@ -157,3 +157,26 @@ def test_pyright_sees_the_system_columns(tmp_path: Path) -> None:
             revealed = f'Type of "{expression}" is "{expected_type(expression, qualified=False)}"'
             assert messages == [("information", revealed)], (expression, run.stdout)
     assert not found, f"unexpected pyright messages: {found}"
+
+
+def test_the_declarations_are_for_type_checkers_only() -> None:
+    """At run time the columns come from the metaclass, per feature table, as before."""
+
+    class Shared(mx.Feature):  # an abstract base: no table, no system columns
+        note: str | None = None
+
+    class Clip(
+        Shared,
+        table=True,
+        spec=mx.FeatureSpec(key="clip", id_columns=("clip_uid",), fields=["audio"]),
+    ):
+        clip_uid: str
+
+    for name in EXPECTED:
+        assert name not in mx.Feature.model_fields
+        assert name not in Shared.model_fields
+        assert name in Clip.model_fields
+    table = Clip.__table__  # type: ignore[attr-defined]
+    assert {c.name: c.nullable for c in system_columns(()) if c.name in EXPECTED} == {
+        name: table.c[name].nullable for name in EXPECTED
+    }
