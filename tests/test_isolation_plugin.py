@@ -8,6 +8,7 @@ variable), where each test's tables must be dropped after it.
 
 from __future__ import annotations
 
+import os
 import tomllib
 from importlib import import_module
 from pathlib import Path
@@ -19,6 +20,7 @@ from metaxy_orm.testing import plugin
 pytest_plugins = ["pytester"]
 
 PLUGIN = "metaxy_orm.testing.plugin"
+PYPROJECT = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
 
 USER_TESTS = """
 import polars as pl
@@ -129,9 +131,32 @@ def test_the_documented_example_passes(pytester: pytest.Pytester) -> None:
 
 def test_the_plugin_is_a_pytest11_entry_point() -> None:
     """Named after its module, so ``-p metaxy_orm.testing.plugin`` finds it already loaded."""
-    pyproject = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
-    entry_points = pyproject["project"]["entry-points"]["pytest11"]
+    entry_points = PYPROJECT["project"]["entry-points"]["pytest11"]
     assert entry_points == {PLUGIN: PLUGIN}
     module = import_module(PLUGIN)
     for fixture in ("mx_graph", "mx_database_url", "mx_engine", "mx_store"):
         assert hasattr(module, fixture)
+
+
+def test_installed_the_plugin_loads_by_itself(
+    pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pyproject's entry point, installed as pip installs it, makes pytest load the plugin.
+
+    A distribution's metadata folder with pyproject's ``pytest11`` entry points is put on the
+    path (pip writes the same file); the user's tests then run without ``-p``.
+    """
+    site = tmp_path / "site"
+    info = site / "metaxy_orm_entry_points-0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: metaxy-orm-entry-points\n")
+    lines = [
+        f"{name} = {value}"
+        for name, value in PYPROJECT["project"]["entry-points"]["pytest11"].items()
+    ]
+    (info / "entry_points.txt").write_text("[pytest11]\n" + "\n".join(lines) + "\n")
+    path = os.environ.get("PYTHONPATH")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(site), path])))
+    pytester.makepyfile(test_user=USER_TESTS)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=5)
