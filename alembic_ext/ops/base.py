@@ -44,11 +44,11 @@ from alembic.operations import MigrateOperation, Operations
 from alembic.util import CommandError
 
 from alembic_ext.options import graph_option, log, store_options
-from metaxy_orm._backends.undo import UndoLog, undo_log
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
 
+    from metaxy_orm._backends.undo import UndoLog
     from metaxy_orm._sql.statements import FeatureStatements
     from metaxy_orm.feature import Feature
     from metaxy_orm.store import MetadataStore
@@ -180,6 +180,8 @@ def run_feature_data_op(operations: Operations, operation: FeatureDataOp) -> int
         for feature in features:
             _write_offline(run, operation, feature)
         return 0
+    from metaxy_orm._backends.undo import undo_log
+
     store = _store(operations)
     bind = operations.get_bind()
     undo = None if store.backend.transactional else undo_log(bind)
