@@ -214,7 +214,7 @@ class ClickHouseBackend(Backend):
             raise too_old(
                 conn.dialect,
                 "DateTime64 (write times to the microsecond order a sample's rows), and its SQL "
-                "lacks IS DISTINCT FROM, correlated EXISTS and joins of more than two tables",
+                "lacks IS DISTINCT FROM, more than one JOIN per SELECT and DELETE FROM",
             )
 
     # -- queries ---------------------------------------------------------------------------
