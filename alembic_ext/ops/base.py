@@ -24,12 +24,17 @@ What the procedure guarantees, for every operation:
 - offline, the statements are written with their values inline, and ``metaxy_created_at`` is
   computed in SQL when the script runs (:func:`offline_created_at`); a backend that cannot
   compute hashes in a plain SQL script (``Backend.offline_hashing_refusal``) refuses the
-  operations that hash, saying why.
+  operations that hash, saying why;
+- on a database without transactions (``Backend.transactional`` false: ClickHouse), each
+  feature's statement is compensated when it or its revision fails (:func:`_record_undo`, on
+  the connection's :func:`~metaxy_orm._backends.undo.undo_log`): the rows it wrote are deleted,
+  the rows it deleted are put back, so a failed revision leaves no row of its materialization.
 """
 
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -43,6 +48,7 @@ from alembic_ext.options import graph_option, log, store_options
 if TYPE_CHECKING:
     import sqlalchemy as sa
 
+    from metaxy_orm._backends.undo import UndoLog
     from metaxy_orm._sql.statements import FeatureStatements
     from metaxy_orm.feature import Feature
     from metaxy_orm.store import MetadataStore
@@ -174,17 +180,117 @@ def run_feature_data_op(operations: Operations, operation: FeatureDataOp) -> int
         for feature in features:
             _write_offline(run, operation, feature)
         return 0
+    from metaxy_orm._backends.undo import undo_log
+
     store = _store(operations)
+    bind = operations.get_bind()
+    undo = None if store.backend.transactional else undo_log(bind)
+    mark = undo.mark() if undo is not None else 0
     total = 0
-    for step, feature in enumerate(features, 1):
-        total += _with_progress(
-            operation.label(str(feature.feature_key())),
-            step,
-            len(features),
-            partial(operation.online, run, store, feature),
-            counts=operation.counts,
-        )
+    try:
+        for step, feature in enumerate(features, 1):
+            if undo is not None:
+                _record_undo(run, operation, feature, store, undo)
+            total += _with_progress(
+                operation.label(str(feature.feature_key())),
+                step,
+                len(features),
+                partial(operation.online, run, store, feature),
+                counts=operation.counts,
+            )
+    except BaseException:
+        if undo is not None:  # the operation fails as a whole: undo the features it did
+            undo.undo_since(bind, mark)
+        raise
     return total
+
+
+# -- compensation (databases without transactions) -------------------------------------------
+
+
+def _record_undo(
+    run: DataRun,
+    operation: FeatureDataOp,
+    feature: type[Feature],
+    store: MetadataStore,
+    undo: UndoLog,
+) -> None:
+    """Record, before it runs, how to reverse one feature's statement where nothing rolls back.
+
+    The revision's rollback (Alembic brackets each revision in a transaction, which it rolls
+    back when the revision fails) then runs it, as does a failure of this operation itself:
+
+    - rows written (reconcile, backfill): they carry the operation's materialization id and a
+      write time after this moment (``write_time`` never repeats or goes back), so exactly
+      they are deleted, not rows an earlier run tagged with the same id;
+    - rows deleted (cleanup, delete_materialization): they are copied first into a holding
+      table (the operation's own ``DELETE``'s condition selects them), put back in one insert
+      by the undo, and the holding table is dropped when the revision commits.
+    """
+    import sqlalchemy as sa
+
+    from metaxy_orm._sql.statements import statements_for_dialect
+    from metaxy_orm.columns import CREATED_AT, MATERIALIZATION_ID
+    from metaxy_orm.store.errors import translated_errors
+    from metaxy_orm.write_time import write_time
+
+    conn = run.operations.get_bind()
+    label = operation.label(str(feature.feature_key()))
+    plan = statements_for_dialect(
+        feature, conn.dialect, **store_options(run.operations.migration_context.opts)
+    )
+    table = plan.table
+    if operation.counts == "written" and operation.tags_rows:
+        since = write_time()
+        written = sa.delete(table).where(
+            table.c[MATERIALIZATION_ID] == run.tag,
+            table.c[CREATED_AT] > sa.literal(since, table.c[CREATED_AT].type),
+        )
+        undo.record(f"{label}: its rows deleted", lambda c: _run(c, written))
+        return
+    statement = operation.offline(run, plan)
+    if operation.counts != "deleted" or not isinstance(statement, sa.Delete):
+        undo.irreversible(label)
+        return
+    holding = sa.Table(
+        f"__mx_saved_{uuid.uuid4().hex[:16]}",
+        sa.MetaData(),
+        *(sa.Column(c.name, c.type, nullable=c.nullable) for c in table.columns),
+        schema=table.schema,
+    )
+    columns = [c.name for c in table.columns]
+    restore = sa.insert(table).from_select(columns, sa.select(*holding.columns))
+    restore = restore.execution_options(**store.backend.write_options())
+
+    def put_back(c: sa.Connection) -> None:
+        if c.execute(sa.select(sa.func.count()).select_from(holding)).scalar_one():
+            _run(c, restore)  # one INSERT ... SELECT: one block, all rows or none
+        holding.drop(c)  # kept if putting back failed: the rows can be restored from it
+
+    def drop(c: sa.Connection) -> None:
+        holding.drop(c, checkfirst=True)
+
+    doomed = sa.select(*table.columns)
+    if statement.whereclause is not None:
+        doomed = doomed.where(statement.whereclause)
+    with translated_errors(store.backend, operation.name, str(feature.feature_key()), table):
+        holding.create(conn)
+        # recorded once the table exists, before it is filled: if filling fails, the DELETE
+        # never runs and putting back the nothing saved is right
+        undo.record(
+            f"{label}: its deleted rows put back (saved in {holding.name}, dropped after)",
+            put_back,
+            on_commit=drop,
+        )
+        conn.execute(
+            sa.insert(holding)
+            .from_select(columns, doomed)
+            .execution_options(**store.backend.write_options())
+        )
+
+
+def _run(conn: sa.Connection, statement: sa.Executable) -> None:
+    conn.execute(statement)
 
 
 # -- online ----------------------------------------------------------------------------------

@@ -24,7 +24,6 @@ from alembic_helpers import (
     function_body,
     make_project,
     op_calls,
-    refused_by_design,
     revision_text,
     ruff_check,
     ruff_format,
@@ -45,7 +44,6 @@ from pipeline_data import (
 
 import metaxy_orm as mx
 from alembic_ext import PROGRESS_LOGGER as PROGRESS
-from metaxy_orm._backends import capabilities_for
 from metaxy_orm.snapshots import graph_snapshot
 
 ALL = {uid(i) for i in range(N)}
@@ -455,19 +453,12 @@ FAILING = {
 
 @pytest.mark.parametrize("failure", FAILING)
 def test_a_failing_data_operation_leaves_the_database_as_it_was(
-    project: Project, v1: mx.FeatureGraph, define, failure: str, request: pytest.FixtureRequest
+    project: Project, v1: mx.FeatureGraph, define, failure: str
 ) -> None:
-    """Schema changes, a data operation that writes rows, then one that fails: the whole
-    revision rolls back (transactional DDL on PostgreSQL, SQLite and DuckDB)."""
-    backend = capabilities_for(sa.make_url(project.database_url).get_backend_name())
-    if not backend.transactional and not refused_by_design(project.backend):
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="ClickHouse: no transactional DDL, so the columns, tables and deleted "
-                "rows of a failed upgrade are not undone (no compensation yet), issue 8",
-            )
-        )
+    """Schema changes, a data operation that writes rows, a cleanup that deletes some, then one
+    that fails: the whole revision rolls back (transactional DDL on PostgreSQL, SQLite and
+    DuckDB). On ClickHouse, which has no transactions, it is compensated instead: the table and
+    column are dropped, the reconciled rows deleted and the cleaned-up rows put back."""
     v2 = define({"crop.frames": "2"})
     project.revision("v2", rev_id="0002")
     project.upgrade()

@@ -7,6 +7,12 @@
   Alembic >= 1.15, so a small implementation is registered here: no transactional DDL, and a
   version table with an engine. Feature tables get theirs from the compile rules of
   :mod:`metaxy_orm._backends.clickhouse.ddl`, which ``op.create_table`` goes through too.
+
+ClickHouse has no transactional DDL. Both implementations record, on the migration
+connection's :func:`~metaxy_orm._backends.undo.undo_log`, how to reverse the DDL of a revision
+(:class:`UndoableDDL`), which is run when the revision fails: a created table is dropped, an
+added column or index is dropped. A drop, rename or type change cannot be reversed that way
+and is named in a warning instead, as is raw SQL (``op.execute``).
 """
 
 from __future__ import annotations
@@ -20,11 +26,96 @@ from alembic.ddl.impl import DefaultImpl
 
 from metaxy_orm._backends.clickhouse.ddl import ENGINE_INFO_KEY
 from metaxy_orm._backends.identifiers import latest_index_name
+from metaxy_orm._backends.undo import UndoLog, undo_log
 
-__all__ = ["ClickHouseNativeImpl", "load"]
+__all__ = ["ClickHouseNativeImpl", "UndoableDDL", "load"]
 
 
-class ClickHouseNativeImpl(DefaultImpl):
+class UndoableDDL(DefaultImpl):
+    """Records how to reverse each DDL statement it runs, for a revision that fails later.
+
+    Each is recorded before it runs (a statement may fail halfway), with ``IF EXISTS`` in the
+    reversal. Nothing is recorded for a ``--sql`` script, where nothing runs.
+    """
+
+    def _undo(self) -> UndoLog | None:
+        if self.as_sql or self.connection is None:
+            return None
+        return undo_log(self.connection)
+
+    def _reverse(self, what: str, sql: str) -> None:
+        undo = self._undo()
+        if undo is not None:
+            statement = sa.text(sql)
+
+            def reverse(conn: sa.Connection) -> None:
+                conn.execute(statement)
+
+            undo.record(what, reverse)
+
+    def _irreversible(self, what: str) -> None:
+        undo = self._undo()
+        if undo is not None:
+            undo.irreversible(what)
+
+    def _table(self, name: str, schema: str | None) -> str:
+        quote = self.dialect.identifier_preparer.quote
+        return f"{quote(schema)}.{quote(name)}" if schema else quote(name)
+
+    def create_table(self, table: sa.Table, **kw: Any) -> None:
+        name = self._table(table.name, table.schema)
+        self._reverse(f"create table {name}: dropped", f"DROP TABLE IF EXISTS {name}")
+        super().create_table(table, **kw)
+
+    def add_column(
+        self, table_name: str, column: sa.Column[Any], *, schema: str | None = None, **kw: Any
+    ) -> None:
+        table = self._table(table_name, schema)
+        name = self.dialect.identifier_preparer.quote(column.name)
+        self._reverse(
+            f"add column {table}.{name}: dropped",
+            f"ALTER TABLE {table} DROP COLUMN IF EXISTS {name}",
+        )
+        super().add_column(table_name, column, schema=schema, **kw)
+
+    def _record_index(self, index: sa.Index) -> None:
+        if index.table is not None and created_here(index, self.dialect):
+            table = self._table(index.table.name, index.table.schema)
+            name = self.dialect.identifier_preparer.quote(str(index.name))
+            self._reverse(
+                f"create index {name}: dropped", f"ALTER TABLE {table} DROP INDEX IF EXISTS {name}"
+            )
+
+    def create_index(self, index: sa.Index, **kw: Any) -> None:
+        self._record_index(index)
+        super().create_index(index, **kw)
+
+    def drop_table(self, table: sa.Table, **kw: Any) -> None:
+        self._irreversible(f"drop table {table.name} (its rows are gone)")
+        super().drop_table(table, **kw)
+
+    def drop_column(
+        self, table_name: str, column: sa.Column[Any], *, schema: str | None = None, **kw: Any
+    ) -> None:
+        self._irreversible(f"drop column {table_name}.{column.name} (its values are gone)")
+        super().drop_column(table_name, column, schema=schema, **kw)
+
+    def alter_column(self, table_name: str, column_name: str, **kw: Any) -> None:
+        self._irreversible(f"alter column {table_name}.{column_name}")
+        super().alter_column(table_name, column_name, **kw)
+
+    def rename_table(
+        self, old_table_name: str, new_table_name: Any, schema: Any | None = None
+    ) -> None:
+        self._irreversible(f"rename table {old_table_name} to {new_table_name}")
+        super().rename_table(old_table_name, new_table_name, schema)
+
+    def execute(self, sql: Any, execution_options: dict[str, Any] | None = None) -> None:
+        self._irreversible(f"op.execute({str(sql)[:80]!r})")
+        super().execute(sql, execution_options)
+
+
+class ClickHouseNativeImpl(UndoableDDL):
     """Alembic's implementation for clickhouse-sqlalchemy (``clickhouse+native``/``+http``)."""
 
     __dialect__ = "clickhouse"
@@ -78,11 +169,12 @@ def _connect_impl() -> type[DefaultImpl]:
     """
     base = importlib.import_module("clickhouse_connect.cc_sqlalchemy.alembic").ClickHouseImpl
 
-    class MetaxyClickHouseImpl(base):  # type: ignore[misc, valid-type]
+    class MetaxyClickHouseImpl(UndoableDDL, base):  # type: ignore[misc, valid-type]
         __dialect__ = "clickhousedb"
 
         def create_index(self, index: sa.Index, **kw: Any) -> None:
             if created_here(index, self.dialect):
+                self._record_index(index)
                 self._exec(sa.schema.CreateIndex(index))
 
         def drop_index(self, index: sa.Index, **kw: Any) -> None:
