@@ -21,20 +21,9 @@ from metaxy_orm.testing import isolated_graph
 
 from .markdown import ROOT, blocks, pages, python_blocks, run
 
-#: Pages of other owners whose examples did not run yet when this harness was written, and are
-#: being rewritten to run. Strict: once a page runs, its entry must go (the test fails until then).
-PENDING = {
-    "docs/clickhouse.md": "the example lacks its imports; rewrite under way",
-}
-
-
-def _param(page: Path) -> object:
-    name = str(page.relative_to(ROOT))
-    marks = [pytest.mark.xfail(reason=PENDING[name], strict=True)] if name in PENDING else []
-    return pytest.param(page, id=name, marks=marks)
-
-
-PAGES = [_param(page) for page in pages() if python_blocks(page)]
+PAGES = [
+    pytest.param(page, id=str(page.relative_to(ROOT))) for page in pages() if python_blocks(page)
+]
 
 
 @pytest.mark.parametrize("page", PAGES)
