@@ -180,6 +180,8 @@ class StateTable:
     #: What the last resolve or status of this store did, per feature key ("unchanged",
     #: "incremental" or "full"): an inspection hook for tests and benchmarks.
     last_path: dict[str, str] = field(default_factory=dict)
+    #: The state last read or written, per feature key.
+    cache: dict[str, State] = field(default_factory=dict)
 
     @property
     def table(self) -> sa.Table:
@@ -188,6 +190,11 @@ class StateTable:
     def load(self, conn: sa.Connection, feature: str, key: str) -> State | None:
         if self.disabled:
             return None
+        # Any state ever stored is true of the rows it describes, so the one this store last
+        # read or wrote serves as well as the newest in the table (a statement saved).
+        cached = self.cache.get(feature)
+        if cached is not None and cached.key == key:
+            return cached
         if not self.present:
             try:
                 self.present = sa.inspect(conn).has_table(self.table.name)
@@ -209,7 +216,10 @@ class StateTable:
             state = State.from_json(str(text))
         except (ValueError, KeyError, TypeError):
             return None
-        return state if state.key == key else None
+        if state.key != key:
+            return None
+        self.cache[feature] = state
+        return state
 
     def save(self, conn: sa.Connection, feature: str, state: State) -> None:
         if self.disabled:
@@ -226,6 +236,7 @@ class StateTable:
                 conn.execute(sa.delete(t).where(t.c.feature == feature))
             values = {"feature": feature, "written_ns": time.time_ns(), "state": state.to_json()}
             conn.execute(sa.insert(t).values(**values))
+            self.cache[feature] = state
         except Exception:
             # Read-only database, no right to create tables...: compute in full from now on.
             self.disabled = True

@@ -169,11 +169,11 @@ class MetadataStore:
         if lazy:
             return self._resolve_lazy(stmts, samples)
         if samples is None or isinstance(samples, sa.FromClause):
-            expected = stmts.expected() if samples is None else samples
             with self._transaction("resolve_update", stmts) as conn:
                 if samples is None and Incremental.eligible(stmts):
                     answer = Incremental(stmts, conn, self._states).resolve(verify=verify)
                 else:
+                    expected = stmts.expected() if samples is None else samples
                     answer = self.backend.fetch_frame(conn, increment_statement(stmts, expected))
             return split_increment(
                 answer,

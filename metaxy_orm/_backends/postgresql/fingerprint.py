@@ -27,8 +27,12 @@ class _PostgreSQLFingerprint(RowFingerprint):
         self, columns: Sequence[sa.ColumnElement[Any]]
     ) -> tuple[sa.ColumnElement[int], sa.ColumnElement[int]]:
         text = sa.cast(sa.func.row(*columns), sa.Text())
-        hashed = sa.func.hashtextextended(text, 0, type_=sa.BigInteger())
-        return hashed.op("&")(4294967295), hashed.op(">>")(32)
+        hashed = sa.func.hashtextextended(text, sa.literal_column("0"), type_=sa.BigInteger())
+        # literal constants: a bound 32 is a bigint, and PostgreSQL has no bigint >> bigint
+        return (
+            hashed.op("&")(sa.literal_column("4294967295")),
+            hashed.op(">>")(sa.literal_column("32")),
+        )
 
 
 POSTGRESQL_FINGERPRINT = _PostgreSQLFingerprint()
