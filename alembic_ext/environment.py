@@ -93,12 +93,14 @@ def _chained_render_item(user: RenderItemFn | None) -> RenderItemFn:
 
 
 def _chained_include_name(user: IncludeNameFn | None) -> IncludeNameFn:
+    from metaxy_orm._sql.fingerprints import STATE_TABLE
     from metaxy_orm.snapshots import SNAPSHOTS_TABLE
 
     def include_name(
         name: str | None, type_: NameFilterType, parent_names: NameFilterParentNames
     ) -> bool:
-        if type_ == "table" and name == SNAPSHOTS_TABLE and parent_names.get("schema_name") is None:
+        system = (SNAPSHOTS_TABLE, STATE_TABLE)  # metaxy-orm's own tables: never a migration
+        if type_ == "table" and name in system and parent_names.get("schema_name") is None:
             return False
         return True if user is None else user(name, type_, parent_names)
 

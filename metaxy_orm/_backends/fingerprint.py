@@ -28,18 +28,30 @@ class RowFingerprint:
     #: Whether a failed statement aborts the enclosing transaction (PostgreSQL), so that the
     #: optional write of the fingerprint state must run inside a savepoint.
     needs_savepoint: bool = False
+    #: Whether every statement of one of the store's transactions sees the same snapshot
+    #: (DuckDB's MVCC transactions). Elsewhere (PostgreSQL's READ COMMITTED, SQLite's
+    #: autocommitted reads, ClickHouse) the fingerprints are read again after a computation.
+    snapshot_per_transaction: bool = False
     #: ``Table.info`` of the state table (e.g. the table engine of ClickHouse).
     state_table_info: dict[str, Any] = {}
 
     def prepare(self, conn: sa.Connection) -> None:
         """Make the row hash callable on this connection (e.g. register a function)."""
 
-    def row_hash(
-        self, columns: Sequence[sa.ColumnElement[Any]]
-    ) -> tuple[sa.ColumnElement[int], sa.ColumnElement[int]]:
-        """``(lo, hi)``: the two 32-bit halves of a 64-bit hash of the columns' values.
+    def row_hash(self, columns: Sequence[sa.ColumnElement[Any]]) -> sa.ColumnElement[int]:
+        """A 64-bit hash of the columns' values, as an integer.
 
         Deterministic across processes and connections (a checksum is compared with one stored
-        by another process); NULL is a value like any other.
+        by another process); NULL is a value like any other. Evaluated once per row, in a
+        subquery, and split by :meth:`halves`.
         """
         raise NotImplementedError
+
+    def halves(self, hashed: sa.ColumnElement[int]) -> tuple[Any, Any]:
+        """``(lo, hi)``: the two 32-bit halves of a :meth:`row_hash` value (bitwise ops)."""
+        return hashed.op("&")(sa.literal_column(_MASK)), hashed.op(">>")(sa.literal_column("32"))
+
+
+#: 2**32 - 1, as SQL text: a bound parameter would be typed bigint, where PostgreSQL has no
+#: ``bigint >> bigint``.
+_MASK = "4294967295"

@@ -102,20 +102,25 @@ def fingerprint_statement(
     parts = []
     for item in tables:
         table = item.table
-        lo, hi = fingerprint.row_hash([table.c[c] for c in item.columns])
-        le = _up_to(table, watermarks.get(item.name))
-        parts.append(
-            sa.select(
-                sa.literal(item.name, sa.String()).label("name"),
-                sa.func.count().label("rows"),
-                sa.func.sum(lo).label("lo"),
-                sa.func.sum(hi).label("hi"),
-                sa.func.max(table.c[CREATED_AT]).label("newest"),
-                sa.func.sum(sa.case((le, 1), else_=0)).label("rows_le"),
-                sa.func.sum(sa.case((le, lo), else_=0)).label("lo_le"),
-                sa.func.sum(sa.case((le, hi), else_=0)).label("hi_le"),
-            ).select_from(table)
-        )
+        # the hash once per row, in a subquery; its halves summed
+        hashed = sa.select(
+            table.c[CREATED_AT],
+            fingerprint.row_hash([table.c[c] for c in item.columns]).label("h"),
+        ).subquery(f"__mx_hashed_{len(parts)}")
+        lo, hi = fingerprint.halves(hashed.c.h)
+        # the same expressions for every table: UNION ALL needs the same types
+        le = _up_to(hashed, watermarks.get(item.name))
+        columns = [
+            sa.literal(item.name, sa.String()).label("name"),
+            sa.func.count().label("rows"),
+            sa.func.sum(lo).label("lo"),
+            sa.func.sum(hi).label("hi"),
+            sa.func.max(hashed.c[CREATED_AT]).label("newest"),
+            sa.func.sum(sa.case((le, 1), else_=0)).label("rows_le"),
+            sa.func.sum(sa.case((le, lo), else_=0)).label("lo_le"),
+            sa.func.sum(sa.case((le, hi), else_=0)).label("hi_le"),
+        ]
+        parts.append(sa.select(*columns).select_from(hashed))
     if len(parts) == 1:
         return parts[0]
     return sa.union_all(*parts).subquery("__mx_fingerprints").select()

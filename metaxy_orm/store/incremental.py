@@ -350,8 +350,9 @@ class Incremental:
 
     def _save(self, key: str, reading: Reading, counts: dict[str, int] | None, samples: int | None) -> bool:
         """Store the state if the fingerprints did not move since ``reading``."""
-        again = self.read(None)
-        if again.now != reading.now:
+        fingerprint = self.backend.fingerprint
+        assert fingerprint is not None
+        if not fingerprint.snapshot_per_transaction and self.read(None).now != reading.now:
             return False
         state = State(key=key, tables=reading.now, counts=counts, samples=samples)
         self.states.save(self.conn, self.feature, state)

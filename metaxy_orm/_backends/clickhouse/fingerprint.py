@@ -25,10 +25,11 @@ _HALF = 4294967296
 class _ClickHouseFingerprint(RowFingerprint):
     state_table_info = {ENGINE_INFO_KEY: "ReplacingMergeTree(written_ns) ORDER BY (feature)"}
 
-    def row_hash(
-        self, columns: Sequence[sa.ColumnElement[Any]]
-    ) -> tuple[sa.ColumnElement[int], sa.ColumnElement[int]]:
-        hashed = sa.func.cityHash64(*columns, type_=sa.BigInteger())
+    def row_hash(self, columns: Sequence[sa.ColumnElement[Any]]) -> sa.ColumnElement[int]:
+        return sa.func.cityHash64(*columns, type_=sa.BigInteger())
+
+    def halves(self, hashed: sa.ColumnElement[int]) -> tuple[Any, Any]:
+        # ClickHouse spells the bitwise operators as functions
         return sa.func.modulo(hashed, _HALF), sa.func.intDiv(hashed, _HALF)
 
 

@@ -15,15 +15,12 @@ from metaxy_orm._backends.fingerprint import RowFingerprint
 
 __all__ = ["DUCKDB_FINGERPRINT"]
 
-_HALF = 4294967296
-
 
 class _DuckDBFingerprint(RowFingerprint):
-    def row_hash(
-        self, columns: Sequence[sa.ColumnElement[Any]]
-    ) -> tuple[sa.ColumnElement[int], sa.ColumnElement[int]]:
-        hashed = sa.func.hash(*columns, type_=sa.BigInteger())
-        return hashed % _HALF, hashed.op(">>")(32)
+    snapshot_per_transaction = True  # duckdb-engine begins a real (MVCC) transaction
+
+    def row_hash(self, columns: Sequence[sa.ColumnElement[Any]]) -> sa.ColumnElement[int]:
+        return sa.func.hash(*columns, type_=sa.BigInteger())
 
 
 DUCKDB_FINGERPRINT = _DuckDBFingerprint()

@@ -23,16 +23,9 @@ __all__ = ["POSTGRESQL_FINGERPRINT"]
 class _PostgreSQLFingerprint(RowFingerprint):
     needs_savepoint = True
 
-    def row_hash(
-        self, columns: Sequence[sa.ColumnElement[Any]]
-    ) -> tuple[sa.ColumnElement[int], sa.ColumnElement[int]]:
+    def row_hash(self, columns: Sequence[sa.ColumnElement[Any]]) -> sa.ColumnElement[int]:
         text = sa.cast(sa.func.row(*columns), sa.Text())
-        hashed = sa.func.hashtextextended(text, sa.literal_column("0"), type_=sa.BigInteger())
-        # literal constants: a bound 32 is a bigint, and PostgreSQL has no bigint >> bigint
-        return (
-            hashed.op("&")(sa.literal_column("4294967295")),
-            hashed.op(">>")(sa.literal_column("32")),
-        )
+        return sa.func.hashtextextended(text, sa.literal_column("0"), type_=sa.BigInteger())
 
 
 POSTGRESQL_FINGERPRINT = _PostgreSQLFingerprint()

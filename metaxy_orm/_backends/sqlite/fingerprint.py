@@ -1,11 +1,11 @@
 """SQLite's row hash for table fingerprints: a Python function registered on the connection.
 
-SQLite has no hash function at all. ``metaxy_row_hash(half, v1, v2, ...)`` returns one 32-bit
-half of ``blake2b`` (8 bytes) of the values' ``repr``: SQLite hands a function only ints,
+SQLite has no hash function at all. ``metaxy_row_hash(v1, v2, ...)`` returns ``blake2b`` (8 bytes, as a
+signed 64-bit integer) of the values' ``repr``: SQLite hands a function only ints,
 floats, text, bytes and NULL, whose ``repr`` is the same in every process. It is registered
 lazily before a fingerprint is read (like the hash functions of ``backend.py``), as
-deterministic so SQLite may reuse it. The trade-off: a Python call per row and half (two per
-row), about 1 µs each, so a fingerprint of 100k rows costs ~0.2 s on SQLite; that is still
+deterministic so SQLite may reuse it. The trade-off: a Python call per row (SQLite may make two, one per
+half, when it flattens the subquery), about 1 µs each, so a fingerprint of 100k rows costs ~0.2 s on SQLite; that is still
 far below the resolve it saves, and SQLite is the small-data backend.
 """
 
@@ -24,9 +24,9 @@ __all__ = ["SQLITE_FINGERPRINT"]
 _FUNCTION = "metaxy_row_hash"
 
 
-def _row_hash(half: int, *values: Any) -> int:
+def _row_hash(*values: Any) -> int:
     digest = hashlib.blake2b(repr(values).encode("utf-8"), digest_size=8).digest()
-    return int.from_bytes(digest[4:] if half else digest[:4], "big")
+    return int.from_bytes(digest, "big", signed=True)
 
 
 class _SQLiteFingerprint(RowFingerprint):
@@ -36,13 +36,8 @@ class _SQLiteFingerprint(RowFingerprint):
             _FUNCTION, -1, _row_hash, deterministic=True
         )
 
-    def row_hash(
-        self, columns: Sequence[sa.ColumnElement[Any]]
-    ) -> tuple[sa.ColumnElement[int], sa.ColumnElement[int]]:
-        def half(which: int) -> sa.ColumnElement[int]:
-            return sa.func.metaxy_row_hash(which, *columns, type_=sa.BigInteger())
-
-        return half(0), half(1)
+    def row_hash(self, columns: Sequence[sa.ColumnElement[Any]]) -> sa.ColumnElement[int]:
+        return sa.func.metaxy_row_hash(*columns, type_=sa.BigInteger())
 
 
 SQLITE_FINGERPRINT = _SQLiteFingerprint()
