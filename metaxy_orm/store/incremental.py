@@ -92,8 +92,10 @@ __all__ = ["STATUSES", "Incremental", "StateTable"]
 _FORMAT = 1
 STATUSES = ("new", "stale", "orphaned")
 #: Incremental only while at most this share of the rows read was appended; past it, the
-#: restricted statements (up to two of them) cost more than one full computation.
+#: restricted statements (up to two of them) cost more than one full computation. Below
+#: ``_SMALL`` rows read in all, either way is fast: incremental, whatever the share.
 _APPENDED_SHARE = 1 / 3
+_SMALL = 100_000
 
 
 @dataclass(frozen=True)
@@ -167,7 +169,8 @@ class Reading:
         )
 
     def appended(self, state: State) -> dict[str, int]:
-        return {name: self.now[name].rows - state.tables[name].rows for name in self.now}
+        """Rows written after each stored watermark (``matches`` must hold)."""
+        return {name: self.now[name].rows - self.up_to[name][0] for name in self.now}
 
 
 @dataclass
@@ -346,7 +349,7 @@ class Incremental:
     def _worth_it(self, state: State, reading: Reading) -> bool:
         appended = sum(reading.appended(state).values())
         total = sum(p.rows for p in reading.now.values())
-        return appended <= total * _APPENDED_SHARE
+        return total < _SMALL or appended <= total * _APPENDED_SHARE
 
     def _save(self, key: str, reading: Reading, counts: dict[str, int] | None, samples: int | None) -> bool:
         """Store the state if the fingerprints did not move since ``reading``."""
