@@ -17,9 +17,9 @@ from typing import Any, ClassVar
 import polars as pl
 import sqlalchemy as sa
 
+from metaxy_orm._backends.fingerprint import RowFingerprint
 from metaxy_orm.column_types import describe
 from metaxy_orm.columns import newest_first
-from metaxy_orm._backends.fingerprint import RowFingerprint
 from metaxy_orm.exceptions import MetaxyError
 from metaxy_orm.frames import polars_schema, python_to_frame_value, storage_type
 from metaxy_orm.hashing import SQL_ALGORITHMS, HashAlgorithm

@@ -21,7 +21,6 @@ from __future__ import annotations
 import datetime
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
 from typing import TYPE_CHECKING, Any, Final
 
 import sqlalchemy as sa
@@ -49,9 +48,20 @@ __all__ = [
 STATE_TABLE: Final = "metaxy_resolve_state"
 
 
-@cache
-def _state_table(backend_class: type[Backend]) -> sa.Table:
-    fingerprint = backend_class.fingerprint
+#: One state table object per backend (each on its own MetaData).
+_STATE_TABLES: dict[str, sa.Table] = {}
+
+
+def state_table(backend: Backend) -> sa.Table:
+    """The state table as this backend creates it (ClickHouse: with its table engine)."""
+    table = _STATE_TABLES.get(backend.name)
+    if table is None:
+        table = _STATE_TABLES[backend.name] = _new_state_table(backend)
+    return table
+
+
+def _new_state_table(backend: Backend) -> sa.Table:
+    fingerprint = backend.fingerprint
     info = dict(fingerprint.state_table_info) if fingerprint is not None else {}
     return sa.Table(
         STATE_TABLE,
@@ -62,11 +72,6 @@ def _state_table(backend_class: type[Backend]) -> sa.Table:
         sa.Column("state", sa.Text(), nullable=False),
         info=info,
     )
-
-
-def state_table(backend: Backend) -> sa.Table:
-    """The state table as this backend creates it (ClickHouse: with its table engine)."""
-    return _state_table(type(backend))
 
 
 @dataclass(frozen=True)
@@ -99,7 +104,7 @@ def fingerprint_statement(
     """
     fingerprint = backend.fingerprint
     assert fingerprint is not None
-    parts = []
+    parts: list[sa.Select[Any]] = []
     for item in tables:
         table = item.table
         # the hash once per row, in a subquery; its halves summed
@@ -110,7 +115,7 @@ def fingerprint_statement(
         lo, hi = fingerprint.halves(hashed.c.h)
         # the same expressions for every table: UNION ALL needs the same types
         le = _up_to(hashed, watermarks.get(item.name))
-        columns = [
+        columns: list[sa.ColumnElement[Any]] = [
             sa.literal(item.name, sa.String()).label("name"),
             sa.func.count().label("rows"),
             sa.func.sum(lo).label("lo"),

@@ -114,9 +114,8 @@ class TablePrint:
     @classmethod
     def from_json(cls, value: list[Any]) -> TablePrint:
         rows, lo, hi, mark = value
-        return cls(
-            int(rows), int(lo), int(hi), None if mark is None else datetime.datetime.fromisoformat(mark)
-        )
+        watermark = None if mark is None else datetime.datetime.fromisoformat(mark)
+        return cls(int(rows), int(lo), int(hi), watermark)
 
 
 @dataclass(frozen=True)
@@ -141,10 +140,11 @@ class State:
     @classmethod
     def from_json(cls, text: str) -> State:
         data = json.loads(text)
+        counts = data["counts"]
         return cls(
             key=str(data["key"]),
             tables={k: TablePrint.from_json(v) for k, v in data["tables"].items()},
-            counts=None if data["counts"] is None else {str(k): int(v) for k, v in data["counts"].items()},
+            counts=None if counts is None else {str(k): int(v) for k, v in counts.items()},
             samples=None if data["samples"] is None else int(data["samples"]),
         )
 
@@ -164,9 +164,7 @@ class Reading:
         """Whether the rows up to each stored watermark are exactly those of the state."""
         if set(state.tables) != set(self.now):
             return False
-        return all(
-            self.up_to[name] == (p.rows, p.lo, p.hi) for name, p in state.tables.items()
-        )
+        return all(self.up_to[name] == (p.rows, p.lo, p.hi) for name, p in state.tables.items())
 
     def appended(self, state: State) -> dict[str, int]:
         """Rows written after each stored watermark (``matches`` must hold)."""
@@ -259,9 +257,7 @@ def _counts(rows: Any) -> dict[str, int]:
 class Incremental:
     """The incremental resolve and status of one feature, inside one transaction."""
 
-    def __init__(
-        self, stmts: FeatureStatements, conn: sa.Connection, states: StateTable
-    ) -> None:
+    def __init__(self, stmts: FeatureStatements, conn: sa.Connection, states: StateTable) -> None:
         self.stmts = stmts
         self.conn = conn
         self.states = states
@@ -351,7 +347,9 @@ class Incremental:
         total = sum(p.rows for p in reading.now.values())
         return total < _SMALL or appended <= total * _APPENDED_SHARE
 
-    def _save(self, key: str, reading: Reading, counts: dict[str, int] | None, samples: int | None) -> bool:
+    def _save(
+        self, key: str, reading: Reading, counts: dict[str, int] | None, samples: int | None
+    ) -> bool:
         """Store the state if the fingerprints did not move since ``reading``."""
         fingerprint = self.backend.fingerprint
         assert fingerprint is not None
@@ -364,9 +362,7 @@ class Incremental:
     def _fetch(self, stmt: sa.Select[Any]) -> pl.DataFrame:
         return self.backend.fetch_frame(self.conn, stmt)
 
-    def _own_samples(
-        self, touched: sa.Subquery | None, state: State | None
-    ) -> sa.Select[Any]:
+    def _own_samples(self, touched: sa.Subquery | None, state: State | None) -> sa.Select[Any]:
         table = self.stmts.table
         mark = None if state is None else state.tables[table.name].watermark
         return count_samples_statement(

@@ -88,7 +88,8 @@ def test_append_to_parent_reverifies_only_touched_samples(
     for feature in (crop, stt):
         inc = assert_incremental_exact(store, feature, path="incremental")
         assert set(inc.stale["sample_uid"]) == {sample_uid(1), sample_uid(5)}
-        assert inc.new.is_empty() and inc.orphaned.is_empty()
+        assert inc.new.is_empty()
+        assert inc.orphaned.is_empty()
     store.write(crop, store.resolve_update(crop).stale)
     # audio changed: face_detection (frames only) stays in sync, through the touched samples
     assert_incremental_exact(store, face_detection, path="incremental")

@@ -24,10 +24,10 @@ import polars as pl
 import sqlalchemy as sa
 
 from metaxy_orm._backends.base import Backend
-from metaxy_orm._backends.clickhouse.fingerprint import CLICKHOUSE_FINGERPRINT
-from metaxy_orm._backends.fingerprint import RowFingerprint
 from metaxy_orm._backends.clickhouse.connection_hooks import apply_session_settings
 from metaxy_orm._backends.clickhouse.ddl import ENGINE_INFO_KEY, modern_server, too_old
+from metaxy_orm._backends.clickhouse.fingerprint import CLICKHOUSE_FINGERPRINT
+from metaxy_orm._backends.fingerprint import RowFingerprint
 from metaxy_orm.columns import newest_first
 from metaxy_orm.frames import polars_schema
 

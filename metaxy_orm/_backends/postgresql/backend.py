@@ -13,8 +13,8 @@ import polars as pl
 import sqlalchemy as sa
 
 from metaxy_orm._backends.base import Backend
-from metaxy_orm._backends.postgresql.fingerprint import POSTGRESQL_FINGERPRINT
 from metaxy_orm._backends.fingerprint import RowFingerprint
+from metaxy_orm._backends.postgresql.fingerprint import POSTGRESQL_FINGERPRINT
 from metaxy_orm.columns import newest_first
 from metaxy_orm.frames import polars_schema
 

@@ -9,8 +9,8 @@ from typing import Any, ClassVar
 import sqlalchemy as sa
 
 from metaxy_orm._backends.base import Backend
-from metaxy_orm._backends.sqlite.fingerprint import SQLITE_FINGERPRINT
 from metaxy_orm._backends.fingerprint import RowFingerprint
+from metaxy_orm._backends.sqlite.fingerprint import SQLITE_FINGERPRINT
 from metaxy_orm._backends.sqlite.hashing import STRING_AGG_FUNCTION
 from metaxy_orm.exceptions import StoreError
 from metaxy_orm.hashing import SEPARATOR

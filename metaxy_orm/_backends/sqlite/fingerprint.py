@@ -1,12 +1,12 @@
 """SQLite's row hash for table fingerprints: a Python function registered on the connection.
 
-SQLite has no hash function at all. ``metaxy_row_hash(v1, v2, ...)`` returns ``blake2b`` (8 bytes, as a
-signed 64-bit integer) of the values' ``repr``: SQLite hands a function only ints,
+SQLite has no hash function at all. ``metaxy_row_hash(v1, v2, ...)`` returns ``blake2b`` (8
+bytes, as a signed 64-bit integer) of the values' ``repr``: SQLite hands a function only ints,
 floats, text, bytes and NULL, whose ``repr`` is the same in every process. It is registered
 lazily before a fingerprint is read (like the hash functions of ``backend.py``), as
-deterministic so SQLite may reuse it. The trade-off: a Python call per row (SQLite may make two, one per
-half, when it flattens the subquery), about 1 µs each, so a fingerprint of 100k rows costs ~0.2 s on SQLite; that is still
-far below the resolve it saves, and SQLite is the small-data backend.
+deterministic so SQLite may reuse it. The trade-off: a Python call per row (two where SQLite
+flattens the subquery into both halves), about 1 µs each, so a fingerprint of 100k rows costs
+~0.2 s on SQLite: still far below the resolve it saves, and SQLite is the small-data backend.
 """
 
 from __future__ import annotations
