@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 import metaxy_orm as mx
 from example_app.pipeline import VideoPipeline
-from metaxy_orm._sql.fingerprints import STATE_TABLE
+from metaxy_orm._sql.fingerprints import STATE_TABLE, state_table
 from metaxy_orm.columns import CREATED_AT
 
 from .conftest import AUDIO, FRAMES, redefined_pipeline, root_samples, sample_uid
@@ -291,3 +291,35 @@ def test_filters_compute_in_full(
     inc = store.resolve_update(Filtered)
     assert inc.new.height == 10
     assert Filtered.feature_key().to_string() not in store._states.last_path
+
+
+@pytest.mark.only_backends("duckdb", "sqlite")
+def test_a_read_only_database_computes_in_full(
+    database_url: str,
+    engine: sa.Engine,
+    store: mx.MetadataStore,
+    pipeline: VideoPipeline,
+    computed: pl.DataFrame,
+) -> None:
+    """Where the state table cannot be created, every answer is the full computation."""
+    crop = pipeline.crop
+    update_root(store, pipeline.video, [2])
+    with engine.begin() as conn:
+        state_table(store.backend).drop(conn)
+    engine.dispose()
+    args: dict[str, object] = {"read_only": True} if store.backend.name == "duckdb" else {}
+    url = database_url
+    if store.backend.name == "sqlite":
+        url = url.replace("sqlite:///", "sqlite:///file:") + "?mode=ro&uri=true"
+    read_only_engine = sa.create_engine(url, connect_args=args)
+    try:
+        read_only = mx.MetadataStore(read_only_engine)
+        for _ in range(2):
+            inc = read_only.resolve_update(crop)
+            assert path_of(read_only, crop) == "full"
+            assert list(inc.stale["sample_uid"]) == [sample_uid(2)]
+        assert read_only.status(crop)[0].stale == 1
+        with read_only_engine.connect() as conn:
+            assert not sa.inspect(conn).has_table(STATE_TABLE)
+    finally:
+        read_only_engine.dispose()
