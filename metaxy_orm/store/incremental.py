@@ -126,6 +126,8 @@ class State:
     tables: dict[str, TablePrint]
     counts: dict[str, int] | None  # None: a root feature (status only)
     samples: int | None  # None: not counted
+    #: Digest of the ids of the samples out of sync (:func:`_ids_digest`), where known.
+    pending: str | None = None
 
     def to_json(self) -> str:
         return json.dumps(
@@ -134,6 +136,7 @@ class State:
                 "tables": {k: v.to_json() for k, v in self.tables.items()},
                 "counts": self.counts,
                 "samples": self.samples,
+                "pending": self.pending,
             }
         )
 
@@ -146,6 +149,7 @@ class State:
             tables={k: TablePrint.from_json(v) for k, v in data["tables"].items()},
             counts=None if counts is None else {str(k): int(v) for k, v in counts.items()},
             samples=None if data["samples"] is None else int(data["samples"]),
+            pending=None if data.get("pending") is None else str(data["pending"]),
         )
 
     @property
@@ -348,19 +352,46 @@ class Incremental:
         return total < _SMALL or appended <= total * _APPENDED_SHARE
 
     def _save(
-        self, key: str, reading: Reading, counts: dict[str, int] | None, samples: int | None
+        self,
+        key: str,
+        reading: Reading,
+        counts: dict[str, int] | None,
+        samples: int | None,
+        pending: str | None = None,
     ) -> bool:
         """Store the state if the fingerprints did not move since ``reading``."""
         fingerprint = self.backend.fingerprint
         assert fingerprint is not None
         if not fingerprint.snapshot_per_transaction and self.read(None).now != reading.now:
             return False
-        state = State(key=key, tables=reading.now, counts=counts, samples=samples)
+        state = State(key, reading.now, counts, samples, pending)
         self.states.save(self.conn, self.feature, state)
         return True
 
     def _fetch(self, stmt: sa.Select[Any]) -> pl.DataFrame:
         return self.backend.fetch_frame(self.conn, stmt)
+
+    def _covers_pending(self, state: State) -> bool:
+        """Whether the feature's own rows written since the state are exactly for the samples
+        that were out of sync then (the usual resolve, compute, write): all of those were then
+        touched, without computing which were out of sync."""
+        if state.pending is None:
+            return False
+        table, ids = self.stmts.table, list(self.spec.id_columns)
+        watermark = state.tables[table.name].watermark
+        written = sa.select(*(table.c[c] for c in ids)).distinct()
+        if watermark is not None:
+            written = written.where(table.c[CREATED_AT] > watermark)
+        return _ids_digest(self._fetch(written), ids) == state.pending
+
+    def _touched_before(self, touched: sa.Subquery, state: State) -> dict[str, int]:
+        """The counts of the touched samples when the state was stored."""
+        assert state.counts is not None
+        if state.in_sync:
+            return {s: 0 for s in STATUSES}
+        if self._covers_pending(state):
+            return dict(state.counts)
+        return self._restricted_counts(touched, state)
 
     def _own_samples(self, touched: sa.Subquery | None, state: State | None) -> sa.Select[Any]:
         table = self.stmts.table
@@ -390,17 +421,19 @@ class Incremental:
                     return answer
         self._path("full")
         answer = self._fetch(self.full)
-        self._save(key, reading, _frame_counts(answer), None)
+        self._save(key, reading, _frame_counts(answer), None, self._pending(answer))
         return answer
+
+    def _pending(self, answer: pl.DataFrame) -> str:
+        return _ids_digest(answer, list(self.spec.id_columns))
 
     def _resolve_touched(self, key: str, state: State, reading: Reading) -> pl.DataFrame | None:
         touched = self._touched(state, reading)
-        assert state.counts is not None
-        if not state.in_sync and self._restricted_counts(touched, state) != state.counts:
+        if self._touched_before(touched, state) != state.counts:
             return None  # a sample out of sync then was not touched since: not kept, so full
         restricted = RestrictedStatements(self.stmts, touched)
         answer = self._fetch(increment_statement(restricted, restricted.expected()))
-        if not self._save(key, reading, _frame_counts(answer), None):
+        if not self._save(key, reading, _frame_counts(answer), None, self._pending(answer)):
             return None  # rows moved under the computation: it may have missed some
         return answer
 
@@ -419,7 +452,7 @@ class Incremental:
                 samples = state.samples
                 if samples is None:
                     samples = int(self.conn.execute(self._own_samples(None, None)).scalar_one())
-                    self._save(key, reading, state.counts, samples)
+                    self._save(key, reading, state.counts, samples, state.pending)
                 self._path("unchanged")
                 return {"rows": rows, "samples": samples, **(state.counts or {})}
             if self._worth_it(state, reading):
@@ -444,11 +477,7 @@ class Incremental:
         touched = self._touched(state, reading)
         counts: dict[str, int] | None = None
         if state.counts is not None:
-            before = (
-                {s: 0 for s in STATUSES}
-                if state.in_sync
-                else self._restricted_counts(touched, state)
-            )
+            before = self._touched_before(touched, state)
             after = self._restricted_counts(touched, None)
             counts = {s: state.counts[s] - before[s] + after[s] for s in STATUSES}
         if state.samples is None:
@@ -463,6 +492,14 @@ class Incremental:
 
     def _path(self, path: str) -> None:
         self.states.last_path[self.feature] = path
+
+
+def _ids_digest(frame: pl.DataFrame, ids: list[str]) -> str:
+    """A digest of the set of distinct ids in a frame (the same set, the same digest)."""
+    keys = frame.select(ids).unique().sort(ids)
+    row = pl.concat_str([pl.col(c).cast(pl.String) for c in ids], separator="\x1f")
+    text = keys.select(row.str.join("\x1e")).item() if keys.height else ""
+    return hashlib.sha256(f"{keys.height}\x1d{text}".encode()).hexdigest()
 
 
 def _frame_counts(answer: pl.DataFrame) -> dict[str, int]:
