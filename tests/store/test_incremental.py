@@ -323,3 +323,33 @@ def test_a_read_only_database_computes_in_full(
             assert not sa.inspect(conn).has_table(STATE_TABLE)
     finally:
         read_only_engine.dispose()
+
+
+@pytest.mark.only_backends("postgresql", "sqlite")
+def test_async_store_takes_verify(
+    database_url: str, store: mx.MetadataStore, pipeline: VideoPipeline, computed: pl.DataFrame
+) -> None:
+    """The async twin passes ``verify=`` through (and its answers are incremental too)."""
+    import asyncio
+
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    drivers = {"postgresql": "psycopg_async", "sqlite": "aiosqlite"}
+    url = sa.make_url(database_url)
+    url = url.set(drivername=f"{url.get_backend_name()}+{drivers[store.backend.name]}")
+    update_root(store, pipeline.video, [8])
+
+    async def run() -> None:
+        aengine = create_async_engine(url)
+        try:
+            astore = mx.AsyncMetadataStore(aengine)
+            full = await astore.resolve_update(pipeline.crop, verify=True)
+            inc = await astore.resolve_update(pipeline.crop)
+            assert full.stale.equals(inc.stale)
+            assert list(inc.stale["sample_uid"]) == [sample_uid(8)]
+            statuses = await astore.status(pipeline.crop, verify=True)
+            assert statuses[0].stale == 1
+        finally:
+            await aengine.dispose()
+
+    asyncio.run(run())
