@@ -37,7 +37,7 @@ from .conftest import AUDIO, FRAMES, sample_uid
 
 #: Few, short runs: each step resolves every feature twice on a real database.
 SETTINGS = settings(
-    max_examples=6,
+    max_examples=5,
     stateful_step_count=8,
     deadline=None,
     database=None,
