@@ -37,7 +37,7 @@ from alembic_ext.options import (
     PLUGIN_NAME,
     RECONCILE_OPTION,
     STORE_OPTION,
-    hide_snapshots_table,
+    hide_system_tables,
 )
 
 if TYPE_CHECKING:
@@ -102,7 +102,7 @@ def _chained_include_name(user: IncludeNameFn | None) -> IncludeNameFn:
     def include_name(
         name: str | None, type_: NameFilterType, parent_names: NameFilterParentNames
     ) -> bool:
-        if not hide_snapshots_table(name, type_, parent_names):
+        if not hide_system_tables(name, type_, parent_names):
             return False
         return True if user is None else user(name, type_, parent_names)
 

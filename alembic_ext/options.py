@@ -26,7 +26,7 @@ __all__ = [
     "RECONCILE_X_ARGUMENT",
     "STORE_OPTION",
     "graph_option",
-    "hide_snapshots_table",
+    "hide_system_tables",
     "log",
     "store_options",
 ]
@@ -85,13 +85,17 @@ def store_options(opts: Mapping[str, Any]) -> dict[str, Any]:
     return options
 
 
-def hide_snapshots_table(
+def hide_system_tables(
     name: str | None, type_: NameFilterType, parent_names: NameFilterParentNames
 ) -> bool:
-    """An ``include_name`` filter: ``False`` for the snapshots table (default schema), which the
-    plugin owns and the user's metadata does not list, so that Alembic never reflects it."""
+    """An ``include_name`` filter: ``False`` for metaxy-orm's own tables (default schema): the
+    graph snapshots, which the plugin owns, and the resolve state, a cache the store creates
+    itself. The user's metadata lists neither, so Alembic must never reflect (or drop) them."""
+    from metaxy_orm._sql.fingerprints import STATE_TABLE
     from metaxy_orm.snapshots.table import SNAPSHOTS_TABLE
 
     return not (
-        type_ == "table" and name == SNAPSHOTS_TABLE and parent_names.get("schema_name") is None
+        type_ == "table"
+        and name in (SNAPSHOTS_TABLE, STATE_TABLE)
+        and parent_names.get("schema_name") is None
     )

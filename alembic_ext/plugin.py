@@ -77,11 +77,11 @@ def _skip_snapshots_table(
     """
     from alembic.util import PriorityDispatchResult
 
-    from alembic_ext.options import hide_snapshots_table
+    from alembic_ext.options import hide_system_tables
 
     filters = getattr(autogen_context, "_name_filters", None)
-    if isinstance(filters, list) and hide_snapshots_table not in filters:
-        filters.insert(0, hide_snapshots_table)
+    if isinstance(filters, list) and hide_system_tables not in filters:
+        filters.insert(0, hide_system_tables)
     return PriorityDispatchResult.CONTINUE
 
 

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 import polars as pl
 import sqlalchemy as sa
 
+from metaxy_orm._backends.fingerprint import RowFingerprint
 from metaxy_orm.column_types import describe
 from metaxy_orm.columns import newest_first
 from metaxy_orm.exceptions import MetaxyError
@@ -72,6 +73,8 @@ class Backend:
     #: Whether a migration script run offline (``alembic upgrade --sql``) can compute hashes:
     #: ``None`` where it can, else why not and what to do instead.
     offline_hashing_refusal: ClassVar[str | None] = None
+    #: The row hash of table fingerprints (incremental resolve); ``None``: always recompute.
+    fingerprint: ClassVar[RowFingerprint | None] = None
 
     @classmethod
     def driver_errors(cls) -> tuple[type[Exception], ...]:

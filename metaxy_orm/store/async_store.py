@@ -96,6 +96,7 @@ class AsyncMetadataStore:
         samples: Rows | sa.FromClause | None = ...,
         *,
         lazy: Literal[False] = ...,
+        verify: bool = ...,
     ) -> Increment: ...
 
     @overload
@@ -105,6 +106,7 @@ class AsyncMetadataStore:
         samples: Rows | sa.FromClause | None = ...,
         *,
         lazy: Literal[True],
+        verify: bool = ...,
     ) -> LazyIncrement: ...
 
     async def resolve_update(
@@ -113,11 +115,12 @@ class AsyncMetadataStore:
         samples: Rows | sa.FromClause | None = None,
         *,
         lazy: bool = False,
+        verify: bool = False,
     ) -> Increment | LazyIncrement:
         """:meth:`MetadataStore.resolve_update`, awaited."""
         if lazy:
             return await self._run(lambda s: s.resolve_update(feature, samples, lazy=True))
-        return await self._run(lambda s: s.resolve_update(feature, samples))
+        return await self._run(lambda s: s.resolve_update(feature, samples, verify=verify))
 
     async def write(
         self, feature: type[Feature], rows: Rows, *, materialization_id: str | None = None
@@ -132,10 +135,14 @@ class AsyncMetadataStore:
         return await self._run(lambda s: s.read(feature, history=history))
 
     async def status(
-        self, feature: type[Feature] | None = None, *, graph: FeatureGraph | None = None
+        self,
+        feature: type[Feature] | None = None,
+        *,
+        graph: FeatureGraph | None = None,
+        verify: bool = False,
     ) -> list[FeatureStatus]:
         """:meth:`MetadataStore.status`, awaited."""
-        return await self._run(lambda s: s.status(feature, graph=graph))
+        return await self._run(lambda s: s.status(feature, graph=graph, verify=verify))
 
     def __repr__(self) -> str:
         return f"AsyncMetadataStore({type(self._target).__name__})"

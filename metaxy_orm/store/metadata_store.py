@@ -31,6 +31,7 @@ from metaxy_orm.increment import Increment, LazyIncrement
 from metaxy_orm.store.batch import BatchContext, prepare_batch
 from metaxy_orm.store.connection import StoreConnection, Target
 from metaxy_orm.store.errors import translated_errors
+from metaxy_orm.store.incremental import Incremental, StateTable
 from metaxy_orm.store.samples import check_root_samples, split_increment
 from metaxy_orm.store.status import FeatureStatus
 from metaxy_orm.versioning import DEFAULT_TRUNCATION
@@ -67,6 +68,8 @@ class MetadataStore:
         self._db = StoreConnection(target)
         self.backend: Backend = self._db.backend
         self.settings = hash_settings(self.backend, hash_algorithm, hash_truncation_length)
+        #: The incremental resolve state table (``metaxy_orm.store.incremental``).
+        self._states = StateTable(self.backend)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -113,6 +116,7 @@ class MetadataStore:
         samples: Rows | sa.FromClause | None = ...,
         *,
         lazy: Literal[False] = ...,
+        verify: bool = ...,
     ) -> Increment: ...
 
     @overload
@@ -122,6 +126,7 @@ class MetadataStore:
         samples: Rows | sa.FromClause | None = ...,
         *,
         lazy: Literal[True],
+        verify: bool = ...,
     ) -> LazyIncrement: ...
 
     def resolve_update(
@@ -130,6 +135,7 @@ class MetadataStore:
         samples: Rows | sa.FromClause | None = None,
         *,
         lazy: bool = False,
+        verify: bool = False,
     ) -> Increment | LazyIncrement:
         """Which samples of ``feature`` are new, stale or orphaned.
 
@@ -140,6 +146,12 @@ class MetadataStore:
         into ``new`` and ``stale``.
 
         ``lazy=True`` returns SQLAlchemy selects instead of running anything.
+
+        A downstream feature's answer is incremental: the fingerprints of the tables it reads
+        under which the last answer was computed are kept in the database, and only the
+        samples with rows appended since are compared again; anything else (deleted or
+        rewritten rows, a new code version, filters...) computes in full
+        (:mod:`metaxy_orm.store.incremental`). ``verify=True`` always computes in full.
         """
         stmts = self._statements(feature)
         spec = stmts.spec
@@ -157,9 +169,12 @@ class MetadataStore:
         if lazy:
             return self._resolve_lazy(stmts, samples)
         if samples is None or isinstance(samples, sa.FromClause):
-            expected = stmts.expected() if samples is None else samples
             with self._transaction("resolve_update", stmts) as conn:
-                answer = self.backend.fetch_frame(conn, increment_statement(stmts, expected))
+                if samples is None and Incremental.eligible(stmts):
+                    answer = Incremental(stmts, conn, self._states).resolve(verify=verify)
+                else:
+                    expected = stmts.expected() if samples is None else samples
+                    answer = self.backend.fetch_frame(conn, increment_statement(stmts, expected))
             return split_increment(
                 answer,
                 extra=None,
@@ -356,13 +371,18 @@ class MetadataStore:
     # -- status ----------------------------------------------------------------------------
 
     def status(
-        self, feature: type[Feature] | None = None, *, graph: FeatureGraph | None = None
+        self,
+        feature: type[Feature] | None = None,
+        *,
+        graph: FeatureGraph | None = None,
+        verify: bool = False,
     ) -> list[FeatureStatus]:
         """Per feature: stored rows and samples, and how many samples are new, stale, orphaned.
 
         One grouped query per feature; only counts travel. With no ``feature``, every feature of
         ``graph`` (default: the active graph) in topological order. Root features report ``None``
         for new, stale and orphaned: their expected samples are only known to the caller.
+        Incremental like :meth:`resolve_update`; ``verify=True`` counts in full.
         """
         from metaxy_orm.graph import FeatureGraph
 
@@ -371,17 +391,21 @@ class MetadataStore:
         else:
             active = graph or FeatureGraph.get_active()
             features = [active.get_feature(k) for k in active.topological_order()]
-        return [self._status_of(f) for f in features]
+        return [self._status_of(f, verify=verify) for f in features]
 
-    def _status_of(self, feature: type[Feature]) -> FeatureStatus:
+    def _status_of(self, feature: type[Feature], *, verify: bool) -> FeatureStatus:
         stmts = self._statements(feature)
         is_root = not stmts.spec.deps
-        expected = None if is_root else stmts.expected()
         with self._transaction("status", stmts) as conn:
-            counts = {
-                str(what): int(n)
-                for what, n in conn.execute(status_counts_statement(stmts, expected))
-            }
+            if Incremental.eligible(stmts):
+                found = Incremental(stmts, conn, self._states).status(verify=verify)
+                counts = {k: int(v) for k, v in found.items() if v is not None}
+            else:
+                expected = None if is_root else stmts.expected()
+                counts = {
+                    str(what): int(n)
+                    for what, n in conn.execute(status_counts_statement(stmts, expected))
+                }
 
         def increment(status: str) -> int | None:
             return None if is_root else counts.get(status, 0)

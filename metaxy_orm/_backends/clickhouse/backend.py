@@ -28,6 +28,8 @@ import sqlalchemy as sa
 from metaxy_orm._backends.base import Backend
 from metaxy_orm._backends.clickhouse.connection_hooks import apply_session_settings
 from metaxy_orm._backends.clickhouse.ddl import ENGINE_INFO_KEY, modern_server, too_old
+from metaxy_orm._backends.clickhouse.fingerprint import CLICKHOUSE_FINGERPRINT
+from metaxy_orm._backends.fingerprint import RowFingerprint
 from metaxy_orm.columns import newest_first
 from metaxy_orm.frames import polars_schema
 
@@ -137,6 +139,7 @@ class ClickHouseBackend(Backend):
     transactional: ClassVar[bool] = False
     enforces_constraints: ClassVar[bool] = False
     reports_rowcount: ClassVar[bool] = False
+    fingerprint: ClassVar[RowFingerprint | None] = CLICKHOUSE_FINGERPRINT
     # Date32's range (a `date` column is Date32 here).
     date_range: ClassVar[tuple[datetime.date, datetime.date] | None] = (
         datetime.date(1900, 1, 1),

@@ -14,6 +14,8 @@ import polars as pl
 import sqlalchemy as sa
 
 from metaxy_orm._backends.base import Backend
+from metaxy_orm._backends.duckdb.fingerprint import DUCKDB_FINGERPRINT
+from metaxy_orm._backends.fingerprint import RowFingerprint
 from metaxy_orm.exceptions import DatabaseLockedError, MetaxyError
 from metaxy_orm.frames import polars_schema
 
@@ -76,6 +78,7 @@ class DuckDBBackend(Backend):
     # DuckDB's FLOAT is 4 bytes, and a NUMERIC without precision is DECIMAL(18, 3).
     float_bits: ClassVar[int] = 32
     plain_decimal: ClassVar[tuple[int, int] | None] = (18, 3)
+    fingerprint: ClassVar[RowFingerprint | None] = DUCKDB_FINGERPRINT
 
     @classmethod
     def driver_errors(cls) -> tuple[type[Exception], ...]:

@@ -13,6 +13,8 @@ import polars as pl
 import sqlalchemy as sa
 
 from metaxy_orm._backends.base import Backend
+from metaxy_orm._backends.fingerprint import RowFingerprint
+from metaxy_orm._backends.postgresql.fingerprint import POSTGRESQL_FINGERPRINT
 from metaxy_orm.columns import newest_first
 from metaxy_orm.frames import polars_schema
 
@@ -51,6 +53,7 @@ class PostgreSQLBackend(Backend):
     text_holds_nul: ClassVar[bool] = False
     # A B-tree entry (here: the primary key) holds at most 2704 bytes (a third of a page).
     max_index_key_bytes: ClassVar[int | None] = 2704
+    fingerprint: ClassVar[RowFingerprint | None] = POSTGRESQL_FINGERPRINT
 
     @classmethod
     def driver_errors(cls) -> tuple[type[Exception], ...]:

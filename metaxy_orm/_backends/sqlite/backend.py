@@ -9,6 +9,8 @@ from typing import Any, ClassVar
 import sqlalchemy as sa
 
 from metaxy_orm._backends.base import Backend
+from metaxy_orm._backends.fingerprint import RowFingerprint
+from metaxy_orm._backends.sqlite.fingerprint import SQLITE_FINGERPRINT
 from metaxy_orm._backends.sqlite.hashing import STRING_AGG_FUNCTION
 from metaxy_orm.exceptions import StoreError
 from metaxy_orm.hashing import SEPARATOR
@@ -83,6 +85,7 @@ class SQLiteBackend(Backend):
     stores_nan: ClassVar[bool] = False
     keeps_negative_zero: ClassVar[bool] = False
     decimals_as_double: ClassVar[bool] = True
+    fingerprint: ClassVar[RowFingerprint | None] = SQLITE_FINGERPRINT
     offline_hashing_refusal: ClassVar[str | None] = (
         "it computes hashes with md5(), a Python function that metaxy-orm registers on each "
         "connection, and a script run by sqlite3 does not have it. Run this revision online "

@@ -1,0 +1,355 @@
+"""Incremental ``resolve_update`` and ``status``: the same answers as the full computation.
+
+Every case compares the incremental answer with ``verify=True`` (the full computation), and
+checks which path the store took through its inspection hook, ``store._states.last_path``
+(``"unchanged"``, ``"incremental"`` or ``"full"`` per feature key): the incremental path must
+be taken where it is provable, and never where it is not.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+import polars as pl
+import pytest
+import sqlalchemy as sa
+
+import metaxy_orm as mx
+from example_app.pipeline import VideoPipeline
+from metaxy_orm._sql.fingerprints import STATE_TABLE, state_table
+from metaxy_orm.columns import CREATED_AT
+
+from .conftest import AUDIO, FRAMES, redefined_pipeline, root_samples, sample_uid
+
+
+def path_of(store: mx.MetadataStore, feature: type[mx.Feature]) -> str:
+    return store._states.last_path[str(feature.feature_key())]
+
+
+def frames_of(inc: mx.Increment) -> list[pl.DataFrame]:
+    return [inc.new, inc.stale, inc.orphaned]
+
+
+def assert_incremental_exact(
+    store: mx.MetadataStore, feature: type[mx.Feature], *, path: str | None = None
+) -> mx.Increment:
+    """The incremental answer (resolve and status) equals the full one; the path taken."""
+    inc = store.resolve_update(feature)
+    taken = path_of(store, feature)
+    full = store.resolve_update(feature, verify=True)
+    assert path_of(store, feature) == "full"
+    for got, want in zip(frames_of(inc), frames_of(full), strict=True):
+        assert got.equals(want), (got, want)
+    status = store.status(feature)[0]
+    assert status == store.status(feature, verify=True)[0]
+    assert (status.new, status.stale, status.orphaned) == (
+        full.new.height,
+        full.stale.height,
+        full.orphaned.height,
+    )
+    if path is not None:
+        assert taken == path
+    return inc
+
+
+def update_root(store: mx.MetadataStore, video: type[mx.Feature], changed: list[int]) -> None:
+    audio = {sample_uid(i): f"audio-v2-{i}" for i in changed}
+    inc = store.resolve_update(video, root_samples(audio=audio))
+    assert inc.stale.height == len(changed)
+    store.write(video, inc.stale)
+
+
+def test_noop_answers_from_the_stored_state(
+    store: mx.MetadataStore, pipeline: VideoPipeline, computed: pl.DataFrame, engine: sa.Engine
+) -> None:
+    for feature in pipeline[1:]:
+        assert_incremental_exact(store, feature)
+        inc = store.resolve_update(feature)
+        assert path_of(store, feature) == "unchanged"
+        assert inc.is_empty()
+        # a fresh store (a fresh process): the state comes from the database
+        fresh = mx.MetadataStore(engine)
+        assert fresh.resolve_update(feature).is_empty()
+        assert path_of(fresh, feature) == "unchanged"
+        fresh.status(feature)
+        assert path_of(fresh, feature) == "unchanged"
+    with engine.connect() as conn:
+        stored = conn.execute(sa.text(f"SELECT feature FROM {STATE_TABLE}")).scalars().all()
+    assert {"crop", "face_detection", "stt"} <= set(stored)
+
+
+def test_append_to_parent_reverifies_only_touched_samples(
+    store: mx.MetadataStore, pipeline: VideoPipeline, computed: pl.DataFrame
+) -> None:
+    video, crop, face_detection, stt = pipeline
+    for feature in pipeline[1:]:
+        store.resolve_update(feature)  # a state under the current rows
+    update_root(store, video, [1, 5])
+    for feature in (crop, stt):
+        inc = assert_incremental_exact(store, feature, path="incremental")
+        assert set(inc.stale["sample_uid"]) == {sample_uid(1), sample_uid(5)}
+        assert inc.new.is_empty()
+        assert inc.orphaned.is_empty()
+    store.write(crop, store.resolve_update(crop).stale)
+    # audio changed: face_detection (frames only) stays in sync, through the touched samples
+    assert_incremental_exact(store, face_detection, path="incremental")
+    assert store.resolve_update(face_detection).is_empty()
+    # the rows just written are re-verified: crop is in sync again
+    assert assert_incremental_exact(store, crop, path="incremental").is_empty()
+
+
+def test_status_is_incremental_too(
+    store: mx.MetadataStore, pipeline: VideoPipeline, computed: pl.DataFrame
+) -> None:
+    video, crop, _, stt = pipeline
+    store.status()
+    update_root(store, video, [2, 3, 4])
+    store.write(stt, store.resolve_update(stt, verify=True).stale.head(1))
+    for feature in (crop, stt):
+        status = store.status(feature)[0]
+        assert path_of(store, feature) == "incremental"
+        assert status == store.status(feature, verify=True)[0]
+    assert store.status(crop)[0].stale == 3
+    assert store.status(stt)[0].stale == 2
+    root = store.status(video)[0]
+    assert (root.rows, root.samples) == (24 + 3, 24)
+
+
+def test_partial_write_keeps_the_samples_not_written(
+    store: mx.MetadataStore, pipeline: VideoPipeline, computed: pl.DataFrame
+) -> None:
+    video, crop, _, _ = pipeline
+    update_root(store, video, [0, 1, 2, 3])
+    stale = store.resolve_update(crop).stale
+    store.write(crop, stale.head(1))  # the user writes only part of the increment
+    inc = assert_incremental_exact(store, crop)
+    assert inc.stale.height == 3
+    store.write(crop, inc.stale.head(2))
+    assert assert_incremental_exact(store, crop).stale.height == 1
+    status = store.status(crop)[0]
+    assert status.stale == 1
+
+
+def test_raw_delete_falls_back_to_the_full_computation(
+    store: mx.MetadataStore, pipeline: VideoPipeline, computed: pl.DataFrame, engine: sa.Engine
+) -> None:
+    video, crop, _, _ = pipeline
+    assert_incremental_exact(store, crop)
+    table = crop.__table__  # type: ignore[attr-defined]
+    with engine.begin() as conn:
+        conn.execute(sa.delete(table).where(table.c.sample_uid == sample_uid(7)))
+    inc = assert_incremental_exact(store, crop, path="full")
+    assert list(inc.new["sample_uid"]) == [sample_uid(7)]
+    # a parent row deleted: the child sample is orphaned
+    vtable = video.__table__  # type: ignore[attr-defined]
+    with engine.begin() as conn:
+        conn.execute(sa.delete(vtable).where(vtable.c.sample_uid == sample_uid(9)))
+    inc = assert_incremental_exact(store, crop, path="full")
+    assert list(inc.orphaned["sample_uid"]) == [sample_uid(9)]
+
+
+def test_cleanup_falls_back_to_the_full_computation(
+    store: mx.MetadataStore, pipeline: VideoPipeline, computed: pl.DataFrame
+) -> None:
+    video, crop, _, _ = pipeline
+    update_root(store, video, [3])
+    store.write(crop, store.resolve_update(crop).stale)
+    assert assert_incremental_exact(store, crop).is_empty()
+    assert store.cleanup(video) == 1
+    assert assert_incremental_exact(store, crop, path="full").is_empty()
+
+
+def test_late_commit_with_an_older_write_time_is_seen(
+    store: mx.MetadataStore, pipeline: VideoPipeline, computed: pl.DataFrame, engine: sa.Engine
+) -> None:
+    video, crop, _, _ = pipeline
+    assert assert_incremental_exact(store, crop).is_empty()
+    # a row of a new sample, written by raw SQL with a write time before the watermark (as a
+    # transaction that began before the last resolve and committed after it)
+    row = store.read(video).row(0, named=True)
+    row |= {
+        "sample_uid": "late",
+        CREATED_AT: datetime.datetime(2001, 1, 1, tzinfo=datetime.UTC),
+    }
+    table = video.__table__  # type: ignore[attr-defined]
+    with engine.begin() as conn:
+        conn.execute(sa.insert(table).values(row))
+    inc = assert_incremental_exact(store, crop, path="full")
+    assert list(inc.new["sample_uid"]) == ["late"]
+
+
+def test_in_place_update_by_raw_sql_is_seen(
+    store: mx.MetadataStore, pipeline: VideoPipeline, computed: pl.DataFrame, engine: sa.Engine
+) -> None:
+    video, crop, _, _ = pipeline
+    assert assert_incremental_exact(store, crop).is_empty()
+    table = video.__table__  # type: ignore[attr-defined]
+    column = table.c["metaxy_data_version__audio"]
+    update = sa.update(table).where(table.c.sample_uid == sample_uid(4)).values({column: "x"})
+    if not store.backend.transactional:  # ClickHouse: UPDATE is an asynchronous mutation
+        pytest.skip("no synchronous in-place UPDATE on this backend")
+    with engine.begin() as conn:
+        conn.execute(update)
+    inc = assert_incremental_exact(store, crop, path="full")
+    assert list(inc.stale["sample_uid"]) == [sample_uid(4)]
+
+
+def test_code_version_bump_computes_in_full(
+    engine: sa.Engine, store: mx.MetadataStore, pipeline: VideoPipeline, computed: pl.DataFrame
+) -> None:
+    assert assert_incremental_exact(store, pipeline.crop).is_empty()
+    with redefined_pipeline({"crop.frames": "2"}) as bumped:
+        bumped_store = mx.MetadataStore(engine)
+        inc = assert_incremental_exact(bumped_store, bumped.crop, path="full")
+        assert inc.stale.height == 24
+        # and the new version's state serves the next resolve
+        assert bumped_store.resolve_update(bumped.crop).stale.height == 24
+        assert path_of(bumped_store, bumped.crop) == "full"  # out of sync: only counts kept
+        bumped_store.write(bumped.crop, inc.stale)
+        assert assert_incremental_exact(bumped_store, bumped.crop).is_empty()
+        assert bumped_store.resolve_update(bumped.crop).is_empty()
+        assert path_of(bumped_store, bumped.crop) == "unchanged"
+
+
+def test_verify_always_computes_in_full(
+    store: mx.MetadataStore, pipeline: VideoPipeline, computed: pl.DataFrame
+) -> None:
+    crop = pipeline.crop
+    store.resolve_update(crop)
+    store.resolve_update(crop)
+    assert path_of(store, crop) == "unchanged"
+    assert store.resolve_update(crop, verify=True).is_empty()
+    assert path_of(store, crop) == "full"
+    store.status(crop, verify=True)
+    assert path_of(store, crop) == "full"
+
+
+def test_new_root_samples_reach_the_children(
+    store: mx.MetadataStore, pipeline: VideoPipeline, computed: pl.DataFrame
+) -> None:
+    video, crop, _, _ = pipeline
+    assert assert_incremental_exact(store, crop).is_empty()
+    more = pl.concat([computed, root_samples(2, start=100)])
+    store.write(video, store.resolve_update(video, more).new)
+    inc = assert_incremental_exact(store, crop, path="incremental")
+    assert list(inc.new["sample_uid"]) == [sample_uid(100), sample_uid(101)]
+    assert set(inc.new.columns) >= {AUDIO, FRAMES}
+
+
+def test_several_parents_optional_select_and_rename(
+    engine: sa.Engine, store: mx.MetadataStore, pipeline: VideoPipeline, computed: pl.DataFrame
+) -> None:
+    video, crop, _, stt = pipeline
+
+    class Joined(
+        mx.Feature,
+        table=True,
+        spec=mx.FeatureSpec(
+            key="joined",
+            id_columns=["sample_uid"],
+            deps=[
+                mx.FeatureDep(feature=crop, select=["path"], rename={"path": "crop_path"}),
+                mx.FeatureDep(feature=stt, optional=True),
+            ],
+            fields=[mx.FieldSpec(key="both", code_version="1")],
+        ),
+    ):
+        sample_uid: str
+        crop_path: str | None = None
+
+    Joined.__table__.create(engine)  # type: ignore[attr-defined]
+    store.write(Joined, store.resolve_update(Joined).new)
+    assert assert_incremental_exact(store, Joined).is_empty()
+    update_root(store, video, [6])
+    store.write(stt, store.resolve_update(stt).stale)  # only the optional parent moves
+    inc = assert_incremental_exact(store, Joined, path="incremental")
+    assert list(inc.stale["sample_uid"]) == [sample_uid(6)]
+    store.write(crop, store.resolve_update(crop).stale)
+    inc = assert_incremental_exact(store, Joined, path="incremental")
+    assert list(inc.stale["sample_uid"]) == [sample_uid(6)]
+    assert "crop_path" in inc.stale.columns
+
+
+def test_filters_compute_in_full(
+    engine: sa.Engine, store: mx.MetadataStore, pipeline: VideoPipeline, computed: pl.DataFrame
+) -> None:
+    video = pipeline.video
+
+    class Filtered(
+        mx.Feature,
+        table=True,
+        spec=mx.FeatureSpec(
+            key="filtered",
+            id_columns=["sample_uid"],
+            deps=[mx.FeatureDep(feature=video, filters=["sample_uid < 's010'"])],
+            fields=[mx.FieldSpec(key="x", code_version="1")],
+        ),
+    ):
+        sample_uid: str
+
+    Filtered.__table__.create(engine)  # type: ignore[attr-defined]
+    inc = store.resolve_update(Filtered)
+    assert inc.new.height == 10
+    assert Filtered.feature_key().to_string() not in store._states.last_path
+
+
+@pytest.mark.only_backends("duckdb", "sqlite")
+def test_a_read_only_database_computes_in_full(
+    database_url: str,
+    engine: sa.Engine,
+    store: mx.MetadataStore,
+    pipeline: VideoPipeline,
+    computed: pl.DataFrame,
+) -> None:
+    """Where the state table cannot be created, every answer is the full computation."""
+    crop = pipeline.crop
+    update_root(store, pipeline.video, [2])
+    with engine.begin() as conn:
+        state_table(store.backend).drop(conn)
+    engine.dispose()
+    args: dict[str, object] = {"read_only": True} if store.backend.name == "duckdb" else {}
+    url = database_url
+    if store.backend.name == "sqlite":
+        url = url.replace("sqlite:///", "sqlite:///file:") + "?mode=ro&uri=true"
+    read_only_engine = sa.create_engine(url, connect_args=args)
+    try:
+        read_only = mx.MetadataStore(read_only_engine)
+        for _ in range(2):
+            inc = read_only.resolve_update(crop)
+            assert path_of(read_only, crop) == "full"
+            assert list(inc.stale["sample_uid"]) == [sample_uid(2)]
+        assert read_only.status(crop)[0].stale == 1
+        with read_only_engine.connect() as conn:
+            assert not sa.inspect(conn).has_table(STATE_TABLE)
+    finally:
+        read_only_engine.dispose()
+
+
+@pytest.mark.only_backends("postgresql", "sqlite")
+def test_async_store_takes_verify(
+    database_url: str, store: mx.MetadataStore, pipeline: VideoPipeline, computed: pl.DataFrame
+) -> None:
+    """The async twin passes ``verify=`` through (and its answers are incremental too)."""
+    import asyncio
+
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    drivers = {"postgresql": "psycopg_async", "sqlite": "aiosqlite"}
+    url = sa.make_url(database_url)
+    url = url.set(drivername=f"{url.get_backend_name()}+{drivers[store.backend.name]}")
+    update_root(store, pipeline.video, [8])
+
+    async def run() -> None:
+        aengine = create_async_engine(url)
+        try:
+            astore = mx.AsyncMetadataStore(aengine)
+            full = await astore.resolve_update(pipeline.crop, verify=True)
+            inc = await astore.resolve_update(pipeline.crop)
+            assert full.stale.equals(inc.stale)
+            assert list(inc.stale["sample_uid"]) == [sample_uid(8)]
+            statuses = await astore.status(pipeline.crop, verify=True)
+            assert statuses[0].stale == 1
+        finally:
+            await aengine.dispose()
+
+    asyncio.run(run())
