@@ -186,10 +186,16 @@ def test_in_place_update_by_raw_sql_is_seen(
     table = video.__table__  # type: ignore[attr-defined]
     column = table.c["metaxy_data_version__audio"]
     update = sa.update(table).where(table.c.sample_uid == sample_uid(4)).values({column: "x"})
-    if not store.backend.transactional:  # ClickHouse: UPDATE is an asynchronous mutation
-        pytest.skip("no synchronous in-place UPDATE on this backend")
     with engine.begin() as conn:
-        conn.execute(update)
+        if store.backend.transactional:
+            conn.execute(update)
+        else:  # ClickHouse: an UPDATE is a mutation, asynchronous unless told to wait for it
+            conn.execute(
+                sa.text(
+                    f"ALTER TABLE {table.name} UPDATE {column.name} = 'x' "
+                    f"WHERE sample_uid = '{sample_uid(4)}' SETTINGS mutations_sync = 2"
+                )
+            )
     inc = assert_incremental_exact(store, crop, path="full")
     assert list(inc.stale["sample_uid"]) == [sample_uid(4)]
 
