@@ -45,6 +45,11 @@ class Backend:
     #: Whether the database itself refuses a duplicate primary key or a NULL in a NOT NULL
     #: column. Where not (ClickHouse), the store's batch checks are the only guard.
     enforces_constraints: ClassVar[bool] = True
+    #: Whether a feature table's primary key (id columns, data version, write time) is created
+    #: in the database. Where not (DuckDB: its key index only slows bulk loads), the ORM keeps
+    #: the key and the store's own guarantees (one row per sample per batch, write times that
+    #: never repeat in a process) are what keep rows unique.
+    creates_feature_primary_key: ClassVar[bool] = True
     #: Whether ``INSERT ... SELECT`` and ``DELETE`` report how many rows they touched. Where
     #: not (chDB), the store counts the rows concerned before and after instead.
     reports_rowcount: ClassVar[bool] = True

@@ -73,6 +73,8 @@ class DuckDBBackend(Backend):
     # aggregate plans of "latest row per sample", and on 1M-row bulk loads they cost ~40% of
     # the insert time (bench/), so the latest-row index is not created there.
     uses_latest_index: ClassVar[bool] = False
+    # Nor the primary key's index (it costs ~1.6 s per 1M-row load): see .ddl.
+    creates_feature_primary_key: ClassVar[bool] = False
     # DuckDB's FLOAT is 4 bytes, and a NUMERIC without precision is DECIMAL(18, 3).
     float_bits: ClassVar[int] = 32
     plain_decimal: ClassVar[tuple[int, int] | None] = (18, 3)
