@@ -47,7 +47,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import metaxy_orm as mx
 
-ROOT_FIELDS = {"simple": ["audio", "frames"], "wide": ["audio", "frames", "optical_flow", "embedding"]}
+ROOT_FIELDS = {
+    "simple": ["audio", "frames"],
+    "wide": ["audio", "frames", "optical_flow", "embedding"],
+}
 
 
 def define(graph: str) -> tuple[list[type[mx.Feature]], type[mx.Feature]]:
@@ -59,7 +62,9 @@ def define(graph: str) -> tuple[list[type[mx.Feature]], type[mx.Feature]]:
     for name in ["root"] if graph == "simple" else ["root_a", "root_b"]:
         spec = mx.FeatureSpec(key=name, id_columns=["sample_uid"], fields=fields)
         roots.append(
-            type(name, (mx.Feature,), {"__annotations__": {"sample_uid": str}}, table=True, spec=spec)
+            type(
+                name, (mx.Feature,), {"__annotations__": {"sample_uid": str}}, table=True, spec=spec
+            )
         )
     leaf_fields = ["result"] if graph == "simple" else ["result_a", "result_b"]
     leaf_spec = mx.FeatureSpec(
@@ -114,7 +119,10 @@ def measure(
             with engine.connect() as conn:
                 for root in roots:
                     table = root.__table__  # type: ignore[attr-defined]
-                    parts = [table.c.sample_uid, *(table.c[f"metaxy_provenance__{f}"] for f in fields)]
+                    parts = [
+                        table.c.sample_uid,
+                        *(table.c[f"metaxy_provenance__{f}"] for f in fields),
+                    ]
                     joined = sa.func.concat_ws("|", *parts)
                     query = sa.select(sa.func.max(sa.func.md5(joined)))
                     hash_s += timed(lambda q=query: conn.execute(q).scalar_one())

@@ -53,4 +53,4 @@ def _primary_key_duckdb(
     # ``None`` makes the DDL compiler leave the constraint out of CREATE TABLE.
     if is_feature_primary_key(constraint):
         return None
-    return str(compiler.visit_primary_key_constraint(constraint, **kw))  # type: ignore[no-untyped-call]
+    return str(compiler.visit_primary_key_constraint(constraint, **kw))
