@@ -23,7 +23,8 @@ Cases, each in a fresh database per round (the roots written first, not timed):
   per-field provenance columns joined, aggregated so that nothing travels
   (``SELECT max(md5(...)) FROM root``; for ``wide``, one such pass per root).
 
-Prints one JSON line per (graph, N) with the medians, and a table with ``new / hash``.
+Prints one JSON line per (graph, N) with the medians (wall seconds, and ``*_cpu``: CPU seconds
+of every thread of the process, steadier on a shared machine), and a table with ``new / hash``.
 """
 
 from __future__ import annotations
@@ -94,9 +95,12 @@ def root_rows(n: int, fields: list[str], salt: str, changed: bool = False) -> pl
     return frame.select(columns)
 
 
-def timed(fn: Callable[[], Any]) -> float:
-    start = time.perf_counter()
+def timed(fn: Callable[[], Any], cpu: dict[str, float] | None = None, key: str = "") -> float:
+    """Wall seconds of ``fn``; its CPU seconds (every thread of this process) into ``cpu``."""
+    start, start_cpu = time.perf_counter(), time.process_time()
     fn()
+    if cpu is not None:
+        cpu[key] = cpu.get(key, 0.0) + time.process_time() - start_cpu
     return time.perf_counter() - start
 
 
@@ -115,7 +119,7 @@ def measure(
         with mx.MetadataStore(engine) as store:
             for k, root in enumerate(roots):
                 store.write(root, root_rows(n, fields, salt=str(k)))
-            hash_s = 0.0
+            hash_s, cpu = 0.0, dict[str, float]()
             with engine.connect() as conn:
                 for root in roots:
                     table = root.__table__  # type: ignore[attr-defined]
@@ -125,8 +129,8 @@ def measure(
                     ]
                     joined = sa.func.concat_ws("|", *parts)
                     query = sa.select(sa.func.max(sa.func.md5(joined)))
-                    hash_s += timed(lambda q=query: conn.execute(q).scalar_one())
-            new_s = timed(lambda: store.resolve_update(leaf))
+                    hash_s += timed(lambda q=query: conn.execute(q).scalar_one(), cpu, "hash_cpu")
+            new_s = timed(lambda: store.resolve_update(leaf), cpu, "new_cpu")
             inc = store.resolve_update(leaf)
             assert inc.new.height == n, inc
             store.write(leaf, inc.to_compute)
@@ -134,10 +138,10 @@ def measure(
                 changed = store.resolve_update(root, root_rows(n, fields, str(k), changed=True))
                 assert changed.stale.height == (n + 9) // 10
                 store.write(root, changed.stale)
-            stale_s = timed(lambda: store.resolve_update(leaf))
+            stale_s = timed(lambda: store.resolve_update(leaf), cpu, "stale_cpu")
             assert store.resolve_update(leaf).stale.height == (n + 9) // 10
         engine.dispose()
-    return {"new": new_s, "stale": stale_s, "hash": hash_s}
+    return {"new": new_s, "stale": stale_s, "hash": hash_s, **cpu}
 
 
 def main() -> int:

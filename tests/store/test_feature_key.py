@@ -27,7 +27,9 @@ def test_orm_key_is_intact_and_database_key_follows_the_backend(
     for feature in pipeline:
         table = feature.__table__  # type: ignore[attr-defined]
         assert [c.name for c in table.primary_key.columns] == PRIMARY_KEY
-        assert sa.inspect(feature).primary_key == tuple(table.c[c] for c in PRIMARY_KEY)
+        mapper = sa.inspect(feature)
+        assert mapper is not None
+        assert mapper.primary_key == tuple(table.c[c] for c in PRIMARY_KEY)
         ddl = str(CreateTable(table).compile(dialect=engine.dialect))
         created = capabilities_for(engine.dialect.name).creates_feature_primary_key
         assert ("PRIMARY KEY" in ddl) is created, ddl
