@@ -9,14 +9,16 @@ bench/workflow.py), ``--n`` rows (default 1M), ``--repeat`` writes, each into a 
 
 Steps, as ``store.write`` runs them: ``prepare`` (checks, casts, the provenance hash, the
 system columns: Polars), ``insert`` (the backend's bulk load inside the transaction) and
-``commit``; ``write`` is the whole ``store.write`` call, measured separately on the same data.
-Prints one JSON line.
+``commit``; ``write`` is the whole ``store.write`` call, measured separately on the same data
+(``resolve``, before them, makes the rows). Prints one JSON line: wall and CPU seconds of each
+step, and the process's peak RSS after it.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import resource
 import sys
 import tempfile
 import time
@@ -48,6 +50,8 @@ class Clock:
         value = fn()
         self.spent[name] = round(time.perf_counter() - start, 3)
         self.spent[f"{name}_cpu"] = round(time.process_time() - cpu, 3)
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        self.spent[f"{name}_peak_rss_mb"] = round(peak, 1)
         return value
 
 
@@ -59,7 +63,7 @@ def one_write(backend: str, n: int) -> dict[str, float]:
         with tempfile.TemporaryDirectory() as tmp, database(backend, Path(tmp)) as engine:
             SQLModel.metadata.create_all(engine)
             store = mx.MetadataStore(engine)
-            rows = store.resolve_update(pipeline.video, samples(n)).new
+            rows = clock("resolve", lambda: store.resolve_update(pipeline.video, samples(n)).new)
             stmts = store._statements(pipeline.video)
             ctx = BatchContext(
                 spec=stmts.spec,
