@@ -1,12 +1,26 @@
 """Benchmark of the main workflow, at N samples, on one backend (one process per run).
 
     python bench/workflow.py --backend duckdb --n 100000
-    python bench/workflow.py --all            # the whole matrix, each run in its own process
+    python bench/workflow.py --backend duckdb --n 1000000 --steps   # every step's seconds
+    python bench/workflow.py --all                # the whole matrix, each run in its own process
+    python bench/workflow.py --all --max-n 1000000                  # the matrix up to 1M
 
-Steps (seconds each): initial resolve + write of the four features of the video pipeline; an
-update where 10% of the videos change (half audio only, half frames only), resolved and written
-through the graph; a no-op resolve of every feature. Prints a table and one JSON line per run,
-with the peak RSS of the run's process.
+Options: ``--backend`` (duckdb: a database file; duckdb-memory; postgresql: a fresh schema on
+``$METAXY_ORM_POSTGRES_URL``; sqlite: a file; clickhouse: chDB on disk), ``--n`` samples,
+``--all`` the matrix (``MATRIX``), ``--max-n`` with ``--all``: skip larger N, ``--steps`` print
+every step.
+
+Phases (seconds each), on the video pipeline (video -> crop -> face_detection, video -> stt):
+
+- ``initial``: resolve and write every feature, upstream first (``initial_resolve`` and
+  ``initial_write`` split it; ``initial_write_1`` is the slowest single 1M-row write);
+- ``update``: 10% of the videos change (half audio only, half frames only), resolved and
+  written through the graph (``update_resolve``, ``update_write``);
+- ``noop``: a resolve of every feature with nothing to do (``noop_max``: the slowest one);
+- ``status``: ``store.status()`` of every feature, after the no-op resolves.
+
+Prints a table and one JSON line per run, with the process's peak RSS and CPU time (every
+thread of the process: DuckDB runs one per core; PostgreSQL's own CPU is not in it).
 """
 
 from __future__ import annotations
@@ -39,10 +53,10 @@ POSTGRES_URL = os.environ.get(
     "METAXY_ORM_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 MATRIX = [
-    ("duckdb", [10_000, 100_000, 1_000_000]),
+    ("duckdb", [10_000, 100_000, 1_000_000, 10_000_000]),
     ("duckdb-memory", [1_000_000]),
     ("postgresql", [10_000, 100_000, 1_000_000]),
-    ("sqlite", [10_000, 100_000]),
+    ("sqlite", [10_000, 100_000, 1_000_000]),
 ]
 
 
@@ -93,10 +107,15 @@ def database(backend: str, workdir: Path) -> Iterator[sa.Engine]:
             admin.dispose()
 
 
+#: Peak RSS (MB) of the process after each step: where the peak was reached.
+PEAKS: dict[str, float] = {}
+
+
 def timed(results: dict[str, float], name: str, fn: Callable[[], T]) -> T:
     start = time.perf_counter()
     value = fn()
     results[name] = round(time.perf_counter() - start, 4)
+    PEAKS[name] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     return value
 
 
@@ -143,43 +162,65 @@ def run(backend: str, n: int) -> dict[str, Any]:
             key = feature.feature_key().to_string()
             inc = timed(results, f"noop.resolve.{key}", lambda f=feature: store.resolve_update(f))
             assert inc.is_empty(), (key, inc)
+        statuses = timed(results, "status.all", store.status)
+        assert all(s.new in (0, None) and s.stale in (0, None) for s in statuses), statuses
         total = time.perf_counter() - start
-    rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     return {
         "backend": backend,
         "n": n,
         "total_s": round(total, 3),
-        "peak_rss_mb": round(rss_kb / 1024, 1),
+        "cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
+        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+        "phases": summarise(results),
         "steps": results,
+        "peak_rss_after_mb": dict(PEAKS),
     }
 
 
-def summarise(run_result: dict[str, Any]) -> dict[str, float]:
-    steps = run_result["steps"]
+def summarise(steps: dict[str, float]) -> dict[str, float]:
+    """The phases of a run from its steps (seconds)."""
 
     def total(prefix: str) -> float:
         return round(sum(v for k, v in steps.items() if k.startswith(prefix)), 3)
 
-    noops = [v for k, v in steps.items() if k.startswith("noop.resolve.")]
+    def slowest(prefix: str) -> float:
+        return round(max(v for k, v in steps.items() if k.startswith(prefix)), 3)
+
     return {
         "initial": total("initial."),
+        "initial_resolve": total("initial.resolve."),
+        "initial_write": total("initial.write."),
+        "initial_write_1": slowest("initial.write."),
         "update": total("update."),
-        "noop(all)": total("noop."),
-        "noop(max 1)": round(max(noops), 3),
+        "update_resolve": total("update.resolve."),
+        "update_write": total("update.write."),
+        "noop": total("noop."),
+        "noop_max": slowest("noop."),
+        "status": total("status."),
     }
 
 
+COLUMNS = [
+    ("total", "total_s", None),
+    ("init.res", "phases", "initial_resolve"),
+    ("init.wr", "phases", "initial_write"),
+    ("wr max", "phases", "initial_write_1"),
+    ("upd.res", "phases", "update_resolve"),
+    ("upd.wr", "phases", "update_write"),
+    ("noop", "phases", "noop"),
+    ("noop max", "phases", "noop_max"),
+    ("status", "phases", "status"),
+    ("CPU s", "cpu_s", None),
+    ("RSS MB", "peak_rss_mb", None),
+]
+
+
 def print_table(rows: list[dict[str, Any]]) -> None:
-    print(
-        f"{'backend':<11}{'N':>10}{'total s':>9}{'initial':>9}{'update':>8}"
-        f"{'noop all':>9}{'noop max':>9}{'RSS MB':>8}"
-    )
+    print(f"{'backend':<14}{'N':>10}" + "".join(f"{title:>9}" for title, _, _ in COLUMNS))
     for r in rows:
-        s = summarise(r)
-        print(
-            f"{r['backend']:<11}{r['n']:>10}{r['total_s']:>9}{s['initial']:>9}{s['update']:>8}"
-            f"{s['noop(all)']:>9}{s['noop(max 1)']:>9}{r['peak_rss_mb']:>8}"
-        )
+        cells = [r[key] if sub is None else r[key][sub] for _, key, sub in COLUMNS]
+        print(f"{r['backend']:<14}{r['n']:>10}" + "".join(f"{c:>9}" for c in cells))
 
 
 def main() -> int:

@@ -26,6 +26,9 @@ from metaxy_orm.hashing import SQL_ALGORITHMS, HashAlgorithm
 
 __all__ = ["Backend"]
 
+#: Rows per ``executemany`` of the portable bulk insert.
+_SLICE_ROWS = 100_000
+
 
 class Backend:
     """Portable behaviour; every method works on any SQLAlchemy dialect with window functions."""
@@ -46,6 +49,11 @@ class Backend:
     #: Whether the database itself refuses a duplicate primary key or a NULL in a NOT NULL
     #: column. Where not (ClickHouse), the store's batch checks are the only guard.
     enforces_constraints: ClassVar[bool] = True
+    #: Whether a feature table's primary key (id columns, data version, write time) is created
+    #: in the database. Where not (DuckDB: its key index only slows bulk loads), the ORM keeps
+    #: the key and the store's own guarantees (one row per sample per batch, write times that
+    #: never repeat in a process) are what keep rows unique.
+    creates_feature_primary_key: ClassVar[bool] = True
     #: Whether ``INSERT ... SELECT`` and ``DELETE`` report how many rows they touched. Where
     #: not (chDB), the store counts the rows concerned before and after instead.
     reports_rowcount: ClassVar[bool] = True
@@ -183,18 +191,21 @@ class Backend:
         """
         if not frame.height:
             return
-        rows = frame.to_dicts()
-        for name in frame.columns:
-            if describe(table.c[name].type).kind == "uuid":
-                for row in rows:
-                    if row[name] is not None:
-                        row[name] = uuid.UUID(row[name])
         target = sa.table(
             table.name,
             *(sa.column(c, storage_type(table.c[c].type)) for c in frame.columns),
             schema=table.schema,
         )
-        conn.execute(sa.insert(target), rows)
+        uuids = [c for c in frame.columns if describe(table.c[c].type).kind == "uuid"]
+        # In slices: the rows of a slice are Python objects (~1 KB each), a whole 1M-row batch
+        # at once would hold ~1 GB of them; each slice is one executemany of the same INSERT.
+        for offset in range(0, frame.height, _SLICE_ROWS):
+            rows = frame.slice(offset, _SLICE_ROWS).to_dicts()
+            for name in uuids:
+                for row in rows:
+                    if row[name] is not None:
+                        row[name] = uuid.UUID(row[name])
+            conn.execute(sa.insert(target), rows)
 
     def upload(
         self, conn: sa.Connection, frame: pl.DataFrame, types: dict[str, Any]

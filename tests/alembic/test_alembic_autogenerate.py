@@ -48,8 +48,10 @@ def latest_index(table: str, project: Project) -> dict[str, list[str]]:
 
 def primary_key(project: Project) -> list[str]:
     """The reflected primary key of a feature table: none where the database has no key
-    constraints (ClickHouse: its sorting key is not a constraint)."""
-    return PRIMARY_KEY if capabilities(project).enforces_constraints else []
+    constraints (ClickHouse: its sorting key is not a constraint) or metaxy-orm leaves the
+    feature key out of the database (DuckDB: the store keeps rows unique)."""
+    found = capabilities(project)
+    return PRIMARY_KEY if found.enforces_constraints and found.creates_feature_primary_key else []
 
 
 PRIMARY_KEY = ["sample_uid", "metaxy_data_version", "metaxy_created_at"]

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from alembic.ddl.impl import DefaultImpl
 
+from metaxy_orm._backends.latest_index import SkipsLatestIndex
+
 if TYPE_CHECKING:
     from sqlalchemy import Column, Index, UniqueConstraint
     from sqlalchemy.engine.reflection import Inspector
@@ -47,7 +49,7 @@ def _columns(expressions: str) -> list[str] | None:
     return names
 
 
-class DuckDBImpl(DefaultImpl):
+class DuckDBImpl(SkipsLatestIndex, DefaultImpl):
     """Alembic's implementation for DuckDB (duckdb-engine).
 
     - ``transactional_ddl``: DuckDB runs DDL inside transactions, so a failed upgrade rolls back.
@@ -71,13 +73,11 @@ class DuckDBImpl(DefaultImpl):
       transaction as the column: put those two steps in separate revisions.
     - The "latest row" index of feature tables: metaxy-orm does not create it on DuckDB
       (``DuckDBBackend.uses_latest_index``: DuckDB's planner never uses it, and it slows
-      bulk loads), but it is in the metadata, and Alembic knows nothing of the ``ddl_if`` that
-      keeps ``create_all`` from creating it. So revisions keep their ``op.create_index`` (they
-      stay the same on every backend), :meth:`create_index` skips it on DuckDB,
-      :meth:`drop_index` drops it only if it exists, and the comparison of an existing table
-      leaves it out on both sides.
-    - Primary keys: duckdb-engine reflects none either, but Alembic does not compare primary
-      keys of existing tables on any backend, so nothing spurious comes of it.
+      bulk loads): :class:`~metaxy_orm._backends.latest_index.SkipsLatestIndex` keeps
+      revisions and autogenerate consistent with that.
+    - Primary keys: duckdb-engine reflects none, and metaxy-orm creates none for feature
+      tables on DuckDB (``.ddl``); Alembic does not compare primary keys of existing tables on
+      any backend, so nothing spurious comes of it.
     """
 
     __dialect__ = "duckdb"
@@ -86,25 +86,6 @@ class DuckDBImpl(DefaultImpl):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         warnings.filterwarnings("ignore", message=re.escape(_INDEX_WARNING))
-
-    def _is_skipped_index(self, index_name: str | None, table_name: str) -> bool:
-        """Whether metaxy-orm leaves this index out on this dialect (the latest-row index)."""
-        from metaxy_orm._backends import capabilities_for
-        from metaxy_orm._backends.identifiers import latest_index_name
-
-        skipped = not capabilities_for(self.dialect.name).uses_latest_index
-        return skipped and index_name == latest_index_name(table_name)
-
-    def create_index(self, index: Index, **kw: Any) -> None:
-        if self._is_skipped_index(index.name, index.table.name if index.table is not None else ""):
-            log.info("not creating index %s: metaxy-orm does not use it on DuckDB", index.name)
-            return
-        super().create_index(index, **kw)
-
-    def drop_index(self, index: Index, **kw: Any) -> None:
-        if self._is_skipped_index(index.name, index.table.name if index.table is not None else ""):
-            kw["if_exists"] = True  # absent, unless an older migration created it
-        super().drop_index(index, **kw)
 
     def autogen_column_reflect(
         self, inspector: Inspector, table: sa.Table, column_info: dict[str, Any]
@@ -196,10 +177,8 @@ class DuckDBImpl(DefaultImpl):
             conn_indexes.update(
                 ix for ix in self._reflect_indexes(name, schema) if ix.name not in known
             )
-        for ix in list(metadata_indexes | conn_indexes):
-            if isinstance(ix.table, sa.Table) and self._is_skipped_index(ix.name, ix.table.name):
-                metadata_indexes.discard(ix)
-                conn_indexes.discard(ix)
+        if isinstance(metadata_indexes, set):
+            self.discard_skipped_indexes(conn_indexes, metadata_indexes)
 
     def _index_rows(self, table_name: str, schema: str | None) -> Sequence[sa.Row[Any]]:
         """The table's secondary indexes from DuckDB's catalog: name, uniqueness, columns, DDL."""

@@ -75,6 +75,8 @@ class DuckDBBackend(Backend):
     # aggregate plans of "latest row per sample", and on 1M-row bulk loads they cost ~40% of
     # the insert time (bench/), so the latest-row index is not created there.
     uses_latest_index: ClassVar[bool] = False
+    # Nor the primary key's index (it costs ~1.6 s per 1M-row load): see .ddl.
+    creates_feature_primary_key: ClassVar[bool] = False
     # DuckDB's FLOAT is 4 bytes, and a NUMERIC without precision is DECIMAL(18, 3).
     float_bits: ClassVar[int] = 32
     plain_decimal: ClassVar[tuple[int, int] | None] = (18, 3)
@@ -122,7 +124,10 @@ class DuckDBBackend(Backend):
 
     def _register(self, conn: sa.Connection, frame: pl.DataFrame) -> str:
         name = f"__mx_frame_{uuid.uuid4().hex[:12]}"
-        _raw(conn).register(name, frame.to_arrow())
+        # Arrow's view types (string_view, binary_view) are Polars' own layout: the newest
+        # compatibility level hands the buffers over as they are, where the default one copies
+        # every string into a large_string array (~0.25 s per 1M rows of ten text columns).
+        _raw(conn).register(name, frame.to_arrow(compat_level=pl.CompatLevel.newest()))
         return name
 
     def bulk_insert(self, conn: sa.Connection, table: sa.Table, frame: pl.DataFrame) -> None:

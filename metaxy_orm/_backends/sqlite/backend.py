@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any, ClassVar
 
+import polars as pl
 import sqlalchemy as sa
 
 from metaxy_orm._backends.base import Backend
@@ -13,9 +14,19 @@ from metaxy_orm._backends.fingerprint import RowFingerprint
 from metaxy_orm._backends.sqlite.fingerprint import SQLITE_FINGERPRINT
 from metaxy_orm._backends.sqlite.hashing import STRING_AGG_FUNCTION
 from metaxy_orm.exceptions import StoreError
+from metaxy_orm.frames import storage_type
 from metaxy_orm.hashing import SEPARATOR
 
 __all__ = ["SQLiteBackend"]
+
+#: Rows per ``executemany`` of the direct bulk insert (the rows of a slice are Python tuples).
+_SLICE_ROWS = 100_000
+#: SQLAlchemy's storage format of SQLite ``DATETIME`` (``sqlite.DATETIME._storage_format``), in
+#: Polars' ``strftime`` spelling: ``2024-01-02 03:04:05.000006``.
+_DATETIME_TEXT = "%Y-%m-%d %H:%M:%S%.6f"
+_DEFAULT_DATETIME_FORMAT = (
+    "%(year)04d-%(month)02d-%(day)02d %(hour)02d:%(minute)02d:%(second)02d.%(microsecond)06d"
+)
 
 
 def _md5(text: str | None) -> str | None:
@@ -121,3 +132,59 @@ class SQLiteBackend(Backend):
         # The DBAPI connection (not the driver's): aiosqlite's adapter runs create_function
         # synchronously, where the aiosqlite connection itself would return a coroutine.
         _register(conn.connection.dbapi_connection)
+
+    def bulk_insert(self, conn: sa.Connection, table: sa.Table, frame: pl.DataFrame) -> None:
+        """Rows straight into ``sqlite3``'s ``executemany``, as Polars tuples, where possible.
+
+        SQLAlchemy's own ``executemany`` builds and processes a parameter dict per row in Python
+        (~2.9 s of the ~3.6 s of a 100k-row write of the video pipeline's root). Where every
+        column is bound as it is (text, numbers) or is a time zone aware datetime (formatted by
+        Polars exactly as SQLAlchemy stores it: UTC, ``YYYY-MM-DD HH:MM:SS.ffffff``), the rows go
+        to the driver as they are; any other column type takes the portable path.
+        """
+        ready = _direct_frame(conn, table, frame)
+        if ready is None:
+            super().bulk_insert(conn, table, frame)
+            return
+        import sqlite3
+
+        quote = conn.dialect.identifier_preparer.quote
+        name = conn.dialect.identifier_preparer.format_table(table)
+        statement = (
+            f"INSERT INTO {name} ({', '.join(quote(c) for c in ready.columns)}) "
+            f"VALUES ({', '.join('?' for _ in ready.columns)})"
+        )
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            for offset in range(0, ready.height, _SLICE_ROWS):
+                cursor.executemany(statement, ready.slice(offset, _SLICE_ROWS).rows())
+        except sqlite3.Error as exc:
+            # What SQLAlchemy would have raised for the same error through its own execute.
+            raise sa.exc.DBAPIError.instance(statement, None, exc, sqlite3.Error) from exc
+        finally:
+            cursor.close()
+
+
+def _direct_frame(conn: sa.Connection, table: sa.Table, frame: pl.DataFrame) -> pl.DataFrame | None:
+    """The frame with its values as ``sqlite3`` should get them, or ``None`` where a column
+    needs SQLAlchemy's own processing (or the driver is not pysqlite)."""
+    if conn.dialect.driver != "pysqlite" or not frame.height:
+        return None
+    dialect = conn.dialect
+    casts = []
+    for name, dtype in frame.schema.items():
+        sa_type = storage_type(table.c[name].type)
+        if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
+            impl = sa_type.dialect_impl(dialect)
+            if isinstance(impl, sa.TypeDecorator):
+                impl = impl.impl_instance.dialect_impl(dialect)
+            if getattr(impl, "_storage_format", None) != _DEFAULT_DATETIME_FORMAT:
+                return None
+            utc = pl.col(name).dt.convert_time_zone("UTC")
+            casts.append(utc.dt.strftime(_DATETIME_TEXT).alias(name))
+        elif dtype in (pl.String, pl.Int64, pl.Float64):
+            if sa_type.dialect_impl(dialect).bind_processor(dialect) is not None:
+                return None
+        else:
+            return None
+    return frame.with_columns(casts) if casts else frame
