@@ -437,18 +437,9 @@ def record_snapshot_statement(snapshot: Mapping[str, Any]) -> sa.Insert:
     data = parse_snapshot(snapshot)
     if not data["features"]:
         raise SnapshotError("cannot record a snapshot without features")
-    t = snapshots_table
     rows = _literal_rows(data)
     values = (sa.union_all(*rows) if len(rows) > 1 else rows[0]).subquery("snapshot")
-    following = sa.select(
-        (sa.func.coalesce(sa.func.max(t.c.recording), 0) + 1).label("recording")
-    ).subquery("next_recording")
-    source = sa.select(
-        following.c.recording,
-        *(values.c[name] for name in _VALUE_COLUMNS),
-        sa.func.current_timestamp(),
-    ).select_from(following.join(values, sa.true()))
-    return t.insert().from_select(["recording", *_VALUE_COLUMNS, "recorded_at"], source)
+    return _insert_recording(values)
 
 
 def remove_snapshot_statement(snapshot_version: str) -> sa.Delete:
@@ -491,6 +482,12 @@ def record_changes_statement(
     ).where(t.c.recording == latest, t.c.feature_key.not_in(named))
     rows = [kept, *_literal_rows(literal)]
     values = sa.union_all(*rows).subquery("snapshot")
+    return _insert_recording(values)
+
+
+def _insert_recording(values: sa.Subquery) -> sa.Insert:
+    """``INSERT ... SELECT`` of ``values`` as the next recording, numbered and stamped in SQL."""
+    t = snapshots_table
     following = sa.select(
         (sa.func.coalesce(sa.func.max(t.c.recording), 0) + 1).label("recording")
     ).subquery("next_recording")

@@ -85,10 +85,10 @@ class IncrementalMachine(RuleBasedStateMachine):
         self.late = 0
         self.graph = contextlib.ExitStack()
         self._define()
-        SQLModel.metadata.drop_all(engine)
+        self.metadata.drop_all(engine)
         with engine.begin() as conn:
             state_table(self.stores[0].backend).drop(conn, checkfirst=True)
-        SQLModel.metadata.create_all(engine)
+        self.metadata.create_all(engine)
 
     def _define(self) -> None:
         self.graph.close()
@@ -97,11 +97,12 @@ class IncrementalMachine(RuleBasedStateMachine):
         self.graph = contextlib.ExitStack()
         self.graph.enter_context(mx.FeatureGraph())
         self.features = define(self.versions)
+        self.metadata = mx.metadata_of()  # the isolated graph's own tables
         # two stores: interleaved writers, each with its own cached state
         self.stores = [mx.MetadataStore(self.engine), mx.MetadataStore(self.engine)]
 
     def teardown(self) -> None:
-        SQLModel.metadata.drop_all(self.engine)
+        self.metadata.drop_all(self.engine)
         self.graph.close()
         SQLModel.metadata.clear()
         default_registry.dispose()
