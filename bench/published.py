@@ -41,8 +41,6 @@ from typing import Any
 
 import polars as pl
 import sqlalchemy as sa
-from sqlmodel import SQLModel
-from sqlmodel.main import default_registry
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -55,9 +53,7 @@ ROOT_FIELDS = {
 
 
 def define(graph: str) -> tuple[list[type[mx.Feature]], type[mx.Feature]]:
-    """The roots and the leaf of a graph, in a fresh feature graph and SQLModel metadata."""
-    SQLModel.metadata.clear()
-    default_registry.dispose()
+    """The roots and the leaf of a graph, in the active (fresh, isolated) feature graph."""
     fields = ROOT_FIELDS[graph]
     roots: list[type[mx.Feature]] = []
     for name in ["root"] if graph == "simple" else ["root_a", "root_b"]:
@@ -115,7 +111,7 @@ def measure(
     fields = ROOT_FIELDS[graph]
     with tempfile.TemporaryDirectory() as tmp:
         engine = sa.create_engine(url or f"duckdb:///{Path(tmp) / 'published.duckdb'}")
-        SQLModel.metadata.create_all(engine)
+        mx.metadata_of().create_all(engine)  # the round's own graph and tables
         with mx.MetadataStore(engine) as store:
             for k, root in enumerate(roots):
                 store.write(root, root_rows(n, fields, salt=str(k)))

@@ -25,8 +25,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import SQLModel
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -57,11 +55,10 @@ class Clock:
 
 def one_write(backend: str, n: int) -> dict[str, float]:
     with mx.FeatureGraph():
-        SQLModel.metadata.clear()
         pipeline = define_video_pipeline()
         clock = Clock()
         with tempfile.TemporaryDirectory() as tmp, database(backend, Path(tmp)) as engine:
-            SQLModel.metadata.create_all(engine)
+            mx.metadata_of().create_all(engine)  # the run's own graph and tables
             store = mx.MetadataStore(engine)
             rows = clock("resolve", lambda: store.resolve_update(pipeline.video, samples(n)).new)
             stmts = store._statements(pipeline.video)
