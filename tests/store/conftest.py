@@ -69,6 +69,31 @@ def video_reference(code_versions: Mapping[str, str] | None = None) -> RefGraph:
     )
 
 
+def define_joined(
+    crop: type[mx.Feature], stt: type[mx.Feature], code_version: str = "1"
+) -> type[mx.Feature]:
+    """A feature with two parents: ``crop`` (its ``path`` selected and renamed ``crop_path``) and
+    ``stt`` (optional): the dependency options the incremental resolve must carry through."""
+
+    class Joined(
+        mx.Feature,
+        table=True,
+        spec=mx.FeatureSpec(
+            key="joined",
+            id_columns=["sample_uid"],
+            deps=[
+                mx.FeatureDep(feature=crop, select=["path"], rename={"path": "crop_path"}),
+                mx.FeatureDep(feature=stt, optional=True),
+            ],
+            fields=[mx.FieldSpec(key="both", code_version=code_version)],
+        ),
+    ):
+        sample_uid: str
+        crop_path: str | None = None
+
+    return Joined
+
+
 def sample_uid(i: int) -> str:
     return f"s{i:03d}"
 

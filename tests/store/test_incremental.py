@@ -19,7 +19,14 @@ from example_app.pipeline import VideoPipeline
 from metaxy_orm._sql.fingerprints import STATE_TABLE, state_table
 from metaxy_orm.columns import CREATED_AT
 
-from .conftest import AUDIO, FRAMES, redefined_pipeline, root_samples, sample_uid
+from .conftest import (
+    AUDIO,
+    FRAMES,
+    define_joined,
+    redefined_pipeline,
+    root_samples,
+    sample_uid,
+)
 
 
 def path_of(store: mx.MetadataStore, feature: type[mx.Feature]) -> str:
@@ -247,21 +254,7 @@ def test_several_parents_optional_select_and_rename(
 ) -> None:
     video, crop, _, stt = pipeline
 
-    class Joined(
-        mx.Feature,
-        table=True,
-        spec=mx.FeatureSpec(
-            key="joined",
-            id_columns=["sample_uid"],
-            deps=[
-                mx.FeatureDep(feature=crop, select=["path"], rename={"path": "crop_path"}),
-                mx.FeatureDep(feature=stt, optional=True),
-            ],
-            fields=[mx.FieldSpec(key="both", code_version="1")],
-        ),
-    ):
-        sample_uid: str
-        crop_path: str | None = None
+    Joined = define_joined(crop, stt)
 
     Joined.__table__.create(engine)  # type: ignore[attr-defined]
     store.write(Joined, store.resolve_update(Joined).new)

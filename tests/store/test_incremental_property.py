@@ -33,7 +33,7 @@ from example_app.pipeline import define_video_pipeline
 from metaxy_orm._sql.fingerprints import state_table
 from metaxy_orm.columns import CREATED_AT, DATA_VERSION
 
-from .conftest import AUDIO, FRAMES, sample_uid
+from .conftest import AUDIO, FRAMES, define_joined, sample_uid
 
 #: Few, short runs: each step resolves every feature twice on a real database.
 SETTINGS = settings(
@@ -56,23 +56,8 @@ def define(code_versions: dict[str, str]) -> list[type[mx.Feature]]:
     pipeline = define_video_pipeline(code_versions)
     crop, stt = pipeline.crop, pipeline.stt
 
-    class Joined(
-        mx.Feature,
-        table=True,
-        spec=mx.FeatureSpec(
-            key="joined",
-            id_columns=["sample_uid"],
-            deps=[
-                mx.FeatureDep(feature=crop, select=["path"], rename={"path": "crop_path"}),
-                mx.FeatureDep(feature=stt, optional=True),
-            ],
-            fields=[mx.FieldSpec(key="both", code_version=code_versions.get("joined", "1"))],
-        ),
-    ):
-        sample_uid: str
-        crop_path: str | None = None
-
-    return [pipeline.video, crop, stt, Joined]
+    joined = define_joined(crop, stt, code_versions.get("joined", "1"))
+    return [pipeline.video, crop, stt, joined]
 
 
 class IncrementalMachine(RuleBasedStateMachine):
