@@ -245,8 +245,9 @@ class StateTable:
         try:
             t = self.table
             if not self.present:
+                # Not marked present here: until this transaction commits, the table is invisible
+                # to the store's other connections (threads); load() marks it once it sees it.
                 t.create(conn, checkfirst=True)
-                self.present = True
             if self.backend.transactional:
                 conn.execute(sa.delete(t).where(t.c.feature == feature))
             values = {"feature": feature, "written_ns": time.time_ns(), "state": state.to_json()}
