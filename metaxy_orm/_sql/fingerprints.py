@@ -6,6 +6,8 @@ stays exact):
 - :func:`fingerprint_statement`: per table, in ONE statement (one snapshot), the row count,
   an additive checksum (sums of a 64-bit row hash, see ``metaxy_orm._backends.fingerprint``)
   and the newest write time, both over every row and over the rows written up to a watermark;
+- :func:`appended_print_statement`: the same sums over the rows written after a watermark
+  (what a write added, to carry a stored fingerprint forward);
 - :func:`touched_ids`: the samples (keyed on the feature's id columns) that have a row written
   after a table's watermark, in the feature's own table or in a parent's;
 - :class:`RestrictedStatements`: :class:`~metaxy_orm._sql.statements.FeatureStatements` whose
@@ -37,6 +39,7 @@ __all__ = [
     "STATE_TABLE",
     "FingerprintedTable",
     "RestrictedStatements",
+    "appended_print_statement",
     "count_samples_statement",
     "fingerprint_statement",
     "state_table",
@@ -129,6 +132,33 @@ def fingerprint_statement(
     if len(parts) == 1:
         return parts[0]
     return sa.union_all(*parts).subquery("__mx_fingerprints").select()
+
+
+def appended_print_statement(
+    backend: Backend, item: FingerprintedTable, after: datetime.datetime | None
+) -> sa.Select[Any]:
+    """``(rows, lo, hi, newest)`` of the table's rows written after ``after`` (all: None).
+
+    The same row hash as :func:`fingerprint_statement`, so the sums add to a stored
+    fingerprint's. Engines that keep min/max per block of the write time (DuckDB's zone maps,
+    ClickHouse's parts) read only the blocks of the new rows.
+    """
+    fingerprint = backend.fingerprint
+    assert fingerprint is not None
+    table = item.table
+    hashed = sa.select(
+        table.c[CREATED_AT], fingerprint.row_hash([table.c[c] for c in item.columns]).label("h")
+    )
+    if after is not None:
+        hashed = hashed.where(table.c[CREATED_AT] > after)
+    rows = hashed.subquery("__mx_appended")
+    lo, hi = fingerprint.halves(rows.c.h)
+    return sa.select(
+        sa.func.count().label("rows"),
+        sa.func.sum(lo).label("lo"),
+        sa.func.sum(hi).label("hi"),
+        sa.func.max(rows.c[CREATED_AT]).label("newest"),
+    )
 
 
 def touched_ids(

@@ -75,6 +75,7 @@ import sqlalchemy as sa
 from metaxy_orm._sql.fingerprints import (
     FingerprintedTable,
     RestrictedStatements,
+    appended_print_statement,
     count_samples_statement,
     fingerprint_statement,
     state_table,
@@ -136,8 +137,13 @@ class State:
     tables: dict[str, TablePrint]
     counts: dict[str, int] | None  # None: a root feature (status only)
     samples: int | None  # None: not counted
-    #: Digest of the ids of the samples out of sync (:func:`_ids_digest`), where known.
+    #: Digest of the ids of the samples out of sync (:func:`_digest`), where known.
     pending: str | None = None
+    #: Digests of the ids and expected per-field provenances of the new and stale samples, and
+    #: of the ids of the orphaned ones (a state stored by ``resolve_update``): a write of exactly
+    #: those rows puts every new and stale sample in sync (:meth:`Incremental.after_write`).
+    expected: str | None = None
+    orphans: str | None = None
 
     def to_json(self) -> str:
         return json.dumps(
@@ -147,6 +153,8 @@ class State:
                 "counts": self.counts,
                 "samples": self.samples,
                 "pending": self.pending,
+                "expected": self.expected,
+                "orphans": self.orphans,
             }
         )
 
@@ -159,7 +167,9 @@ class State:
             tables={k: TablePrint.from_json(v) for k, v in data["tables"].items()},
             counts=None if counts is None else {str(k): int(v) for k, v in counts.items()},
             samples=None if data["samples"] is None else int(data["samples"]),
-            pending=None if data.get("pending") is None else str(data["pending"]),
+            pending=_optional(data.get("pending")),
+            expected=_optional(data.get("expected")),
+            orphans=_optional(data.get("orphans")),
         )
 
     @property
@@ -234,6 +244,16 @@ class StateTable:
         if state.key != key:
             return None
         self.cache[feature] = state
+        return state
+
+    def carried(self, feature: str, rows: int) -> State | None:
+        """The cached state a write of ``rows`` rows may carry forward, if any (a cheap test
+        before :meth:`Incremental.after_write` proves it)."""
+        state = self.cache.get(feature)
+        if self.disabled or state is None or state.expected is None or state.counts is None:
+            return None
+        if state.counts["new"] + state.counts["stale"] != rows:
+            return None
         return state
 
     def save(self, conn: sa.Connection, feature: str, state: State) -> None:
@@ -368,14 +388,21 @@ class Incremental:
         reading: Reading,
         counts: dict[str, int] | None,
         samples: int | None,
+        answer: pl.DataFrame | None = None,
         pending: str | None = None,
     ) -> bool:
-        """Store the state if the fingerprints did not move since ``reading``."""
+        """Store the state if the fingerprints did not move since ``reading``.
+
+        ``answer``: the increment the state answers (its digests are kept, see :class:`State`).
+        """
         fingerprint = self.backend.fingerprint
         assert fingerprint is not None
         if not fingerprint.snapshot_per_transaction and self.read(None).now != reading.now:
             return False
-        state = State(key, reading.now, counts, samples, pending)
+        expected = orphans = None
+        if answer is not None:
+            pending, expected, orphans = self._digests(answer)
+        state = State(key, reading.now, counts, samples, pending, expected, orphans)
         self.states.save(self.conn, self.feature, state)
         return True
 
@@ -393,7 +420,7 @@ class Incremental:
         written = sa.select(*(table.c[c] for c in ids)).distinct()
         if watermark is not None:
             written = written.where(table.c[CREATED_AT] > watermark)
-        return _ids_digest(self._fetch(written), ids) == state.pending
+        return _digest(self._fetch(written), ids) == state.pending
 
     def _touched_before(self, touched: sa.Subquery, state: State) -> dict[str, int]:
         """The counts of the touched samples when the state was stored."""
@@ -432,11 +459,18 @@ class Incremental:
                     return answer
         self._path("full")
         answer = self._fetch(self.full)
-        self._save(key, reading, _frame_counts(answer), None, self._pending(answer))
+        self._save(key, reading, _frame_counts(answer), None, answer)
         return answer
 
-    def _pending(self, answer: pl.DataFrame) -> str:
-        return _ids_digest(answer, list(self.spec.id_columns))
+    def _digests(self, answer: pl.DataFrame) -> tuple[str, str, str]:
+        """``(pending, expected, orphans)`` digests of an increment (see :class:`State`)."""
+        ids = list(self.spec.id_columns)
+        orphaned = pl.col(STATUS) == "orphaned"
+        return (
+            _digest(answer, ids),
+            _digest(answer, [*ids, *self.stmts.provenance_columns], ~orphaned),
+            _digest(answer, ids, orphaned),
+        )
 
     def _resolve_touched(self, key: str, state: State, reading: Reading) -> pl.DataFrame | None:
         touched = self._touched(state, reading)
@@ -444,9 +478,73 @@ class Incremental:
             return None  # a sample out of sync then was not touched since: not kept, so full
         restricted = RestrictedStatements(self.stmts, touched)
         answer = self._fetch(increment_statement(restricted, restricted.expected()))
-        if not self._save(key, reading, _frame_counts(answer), None, self._pending(answer)):
+        if not self._save(key, reading, _frame_counts(answer), None, answer):
             return None  # rows moved under the computation: it may have missed some
         return answer
+
+    # -- write -----------------------------------------------------------------------------
+
+    def after_write(self, state: State, batch: pl.DataFrame) -> None:
+        """Carry ``state`` (stored by ``resolve_update``) over a write of its increment.
+
+        The usual cycle is resolve, compute, write what was asked. When ``batch`` (just inserted
+        in this transaction) holds exactly the new and stale samples with their expected
+        per-field provenances (the ``expected`` digest), each of them now has a latest row in
+        sync, so the increment under the state's parent fingerprints and the own rows up to the
+        batch is empty but for the orphans. That claim is stored with the own table's
+        fingerprint moved forward by the batch's rows (their sums, read from the new rows
+        alone), so the next resolve reads only what changed after this write, instead of
+        verifying the whole write. Like every state, it is used only if the next reading
+        confirms the rows up to each watermark; a row of another writer between the state and
+        the batch is refused here (the count of rows after the old watermark differs).
+        """
+        table = self.stmts.table
+        own = state.tables.get(table.name)
+        if own is None or state.key != self.key():
+            return
+        written_at = batch[CREATED_AT].max()
+        if not isinstance(written_at, datetime.datetime) or (
+            own.watermark is not None and written_at <= _aware(own.watermark)
+        ):
+            return
+        columns = [*self.spec.id_columns, *self.stmts.provenance_columns]
+        if _digest(batch, columns) != state.expected:
+            return
+        fingerprint = self.backend.fingerprint
+        assert fingerprint is not None
+        fingerprint.prepare(self.conn)
+        savepoint = self.conn.begin_nested() if fingerprint.needs_savepoint else None
+        try:
+            stmt = appended_print_statement(self.backend, self.tables[0], own.watermark)
+            row = self.conn.execute(stmt).one()
+        except sa.exc.SQLAlchemyError:
+            if savepoint is not None:
+                savepoint.rollback()
+            return
+        if savepoint is not None:
+            savepoint.commit()
+        if int(row.rows) != batch.height:
+            return  # rows of another writer since the state: not carried
+        moved = TablePrint(
+            own.rows + int(row.rows),
+            own.lo + int(row.lo or 0),
+            own.hi + int(row.hi or 0),
+            row.newest,
+        )
+        assert state.counts is not None
+        counts = {"new": 0, "stale": 0, "orphaned": state.counts["orphaned"]}
+        nothing = _digest(batch.clear(), columns)
+        carried = State(
+            state.key,
+            {**state.tables, table.name: moved},
+            counts,
+            None,
+            pending=state.orphans,
+            expected=nothing,
+            orphans=state.orphans,
+        )
+        self.states.save(self.conn, self.feature, carried)
+        self._path("carried")
 
     # -- status ----------------------------------------------------------------------------
 
@@ -463,7 +561,7 @@ class Incremental:
                 samples = state.samples
                 if samples is None:
                     samples = int(self.conn.execute(self._own_samples(None, None)).scalar_one())
-                    self._save(key, reading, state.counts, samples, state.pending)
+                    self._save(key, reading, state.counts, samples, pending=state.pending)
                 self._path("unchanged")
                 return {"rows": rows, "samples": samples, **(state.counts or {})}
             if self._worth_it(state, reading):
@@ -505,22 +603,37 @@ class Incremental:
         self.states.last_path[self.feature] = path
 
 
-def _ids_digest(frame: pl.DataFrame, ids: list[str]) -> str:
-    """A digest of the set of ids in a frame whose rows have distinct ids (an increment, a
-    ``SELECT DISTINCT``): the same set, the same digest.
+def _digest(frame: pl.DataFrame, columns: list[str], where: pl.Expr | None = None) -> str:
+    """A digest of the set of ``columns`` tuples of a frame's rows (those ``where`` holds),
+    whose rows are distinct on them (an increment, a batch, a ``SELECT DISTINCT``): the same
+    set, the same digest.
 
     Order-free and sort-free: the count, and sums of the halves of a stable 64-bit hash
-    (xxhash64, from polars-hash) of each id, like the tables' checksums.
+    (xxhash64, from polars-hash) of each tuple, like the tables' checksums. NULL is a value.
     """
     import polars_hash  # noqa: F401  (registers the `nchash` namespace)
 
-    keys = frame.select(ids)
-    text: Any = pl.concat_str([pl.col(c).cast(pl.String) for c in ids], separator="\x1f")
+    parts = [pl.col(c).cast(pl.String).fill_null("\x00") for c in columns]
+    text: Any = pl.concat_str(parts, separator="\x1f")
     hashed: pl.Expr = text.nchash.xxhash64().cast(pl.UInt64)
+    if where is not None:
+        hashed = hashed.filter(where)
     half = 4294967296
-    sums = keys.select((hashed % half).sum().alias("lo"), (hashed // half).sum().alias("hi"))
-    lo, hi = (0, 0) if not keys.height else sums.row(0)
-    return f"{keys.height}:{lo}:{hi}"
+    rows, lo, hi = frame.select(
+        hashed.len().alias("rows"),
+        (hashed % half).sum().alias("lo"),
+        (hashed // half).sum().alias("hi"),
+    ).row(0)
+    return f"{rows}:{lo}:{hi}"
+
+
+def _aware(value: datetime.datetime) -> datetime.datetime:
+    """A write time as read back (naive on some engines: UTC) comparable with the batch's."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=datetime.UTC)
+
+
+def _optional(value: Any) -> str | None:
+    return None if value is None else str(value)
 
 
 def _frame_counts(answer: pl.DataFrame) -> dict[str, int]:

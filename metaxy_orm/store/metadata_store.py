@@ -276,6 +276,9 @@ class MetadataStore:
         batch = prepare_batch(frame, ctx, materialization_id=materialization_id, now=write_time())
         with self._transaction("write", stmts) as conn:
             self.backend.bulk_insert(conn, stmts.table, batch)
+            carried = self._states.carried(str(stmts.spec.key), batch.height)
+            if carried is not None and stmts.spec.deps and Incremental.eligible(stmts):
+                Incremental(stmts, conn, self._states).after_write(carried, batch)
         return batch.height
 
     # -- data operations (what the Alembic extension runs) --------------------------------

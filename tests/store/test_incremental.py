@@ -101,8 +101,8 @@ def test_append_to_parent_reverifies_only_touched_samples(
     # audio changed: face_detection (frames only) stays in sync, through the touched samples
     assert_incremental_exact(store, face_detection, path="incremental")
     assert store.resolve_update(face_detection).is_empty()
-    # the rows just written are re-verified: crop is in sync again
-    assert assert_incremental_exact(store, crop, path="incremental").is_empty()
+    # the write of crop's increment carried its state: in sync, nothing to verify again
+    assert assert_incremental_exact(store, crop, path="unchanged").is_empty()
 
 
 def test_status_is_incremental_too(
@@ -135,6 +135,79 @@ def test_partial_write_keeps_the_samples_not_written(
     assert assert_incremental_exact(store, crop).stale.height == 1
     status = store.status(crop)[0]
     assert status.stale == 1
+
+
+def test_a_write_of_the_increment_carries_the_state(
+    store: mx.MetadataStore, pipeline: VideoPipeline, computed: pl.DataFrame, engine: sa.Engine
+) -> None:
+    video, crop, _, _ = pipeline
+    update_root(store, video, [1, 5])
+    store.write(crop, store.resolve_update(crop).to_compute)
+    assert path_of(store, crop) == "carried"
+    # the written rows are not verified again: the state moved forward with them
+    assert store.resolve_update(crop).is_empty()
+    assert path_of(store, crop) == "unchanged"
+    fresh = mx.MetadataStore(engine)  # the carried state is in the database
+    assert fresh.resolve_update(crop).is_empty()
+    assert path_of(fresh, crop) == "unchanged"
+    audio = {sample_uid(i): f"audio-v2-{i}" for i in (1, 2, 5)}  # 1 and 5 as before
+    store.write(video, store.resolve_update(video, root_samples(audio=audio)).stale)
+    inc = assert_incremental_exact(store, crop, path="incremental")
+    assert list(inc.stale["sample_uid"]) == [sample_uid(2)]
+
+
+def test_a_write_that_is_not_the_increment_is_not_carried(
+    store: mx.MetadataStore, pipeline: VideoPipeline, computed: pl.DataFrame
+) -> None:
+    video, crop, _, _ = pipeline
+    update_root(store, video, [1, 5, 6])
+    todo = store.resolve_update(crop).to_compute
+    # another provenance than the one asked for (the user's own value)
+    changed = todo.with_columns(
+        pl.when(pl.col("sample_uid") == sample_uid(5))
+        .then(pl.lit("mine"))
+        .otherwise(pl.col("metaxy_provenance__audio"))
+        .alias("metaxy_provenance__audio")
+    ).drop("metaxy_provenance")
+    store.write(crop, changed)
+    assert path_of(store, crop) != "carried"
+    inc = assert_incremental_exact(store, crop)
+    assert list(inc.stale["sample_uid"]) == [sample_uid(5)]
+    # part of the increment only
+    audio = {sample_uid(i): f"audio-v2-{i}" for i in (1, 5, 6, 7, 8)}  # 7 and 8 change
+    store.write(video, store.resolve_update(video, root_samples(audio=audio)).stale)
+    store.write(crop, store.resolve_update(crop).to_compute.head(2))
+    assert path_of(store, crop) != "carried"
+    assert assert_incremental_exact(store, crop).stale.height == 1  # of 5, 7 and 8
+
+
+def test_a_write_after_another_writers_rows_is_not_carried(
+    store: mx.MetadataStore, pipeline: VideoPipeline, computed: pl.DataFrame, engine: sa.Engine
+) -> None:
+    video, crop, _, _ = pipeline
+    update_root(store, video, [1, 2])
+    todo = store.resolve_update(crop).to_compute
+    other = mx.MetadataStore(engine)
+    other.write(crop, other.resolve_update(crop).to_compute.head(1))  # between resolve and write
+    store.write(crop, todo)
+    assert path_of(store, crop) != "carried"
+    assert assert_incremental_exact(store, crop).is_empty()
+
+
+def test_orphans_stay_orphaned_across_a_carried_write(
+    store: mx.MetadataStore, pipeline: VideoPipeline, computed: pl.DataFrame, engine: sa.Engine
+) -> None:
+    video, crop, _, _ = pipeline
+    vtable = video.__table__  # type: ignore[attr-defined]
+    with engine.begin() as conn:
+        conn.execute(sa.delete(vtable).where(vtable.c.sample_uid == sample_uid(9)))
+    update_root(store, video, [3])
+    inc = store.resolve_update(crop)
+    assert (inc.stale.height, inc.orphaned.height) == (1, 1)
+    store.write(crop, inc.to_compute)
+    assert path_of(store, crop) == "carried"
+    inc = assert_incremental_exact(store, crop)
+    assert (inc.stale.height, list(inc.orphaned["sample_uid"])) == (0, [sample_uid(9)])
 
 
 def test_raw_delete_falls_back_to_the_full_computation(

@@ -31,7 +31,7 @@ from sqlmodel.main import default_registry
 import metaxy_orm as mx
 from example_app.pipeline import define_video_pipeline
 from metaxy_orm._sql.fingerprints import state_table
-from metaxy_orm.columns import CREATED_AT, DATA_VERSION
+from metaxy_orm.columns import CREATED_AT, DATA_VERSION, PROVENANCE
 
 from .conftest import AUDIO, FRAMES, define_joined, sample_uid
 
@@ -139,6 +139,20 @@ class IncrementalMachine(RuleBasedStateMachine):
         target = self.features[feature]
         todo = self.stores[store].resolve_update(target).to_compute
         self.stores[1 - store].write(target, todo.head(int(todo.height * part + 0.5)))
+
+    @rule(feature=st.integers(1, 3), store=st.integers(0, 1))
+    def compute_differently(self, feature: int, store: int) -> None:
+        """Write the whole answer, one sample with a provenance other than the one asked for."""
+        target = self.features[feature]
+        todo = self.stores[store].resolve_update(target).to_compute
+        if todo.is_empty():
+            return
+        column = next(c for c in todo.columns if c.startswith("metaxy_provenance__"))
+        first = pl.int_range(pl.len()) == 0
+        changed = todo.with_columns(
+            pl.when(first).then(pl.lit("other")).otherwise(pl.col(column)).alias(column)
+        ).drop(PROVENANCE)
+        self.stores[store].write(target, changed)
 
     @rule(store=st.integers(0, 1))
     def compute_all(self, store: int) -> None:
