@@ -619,11 +619,16 @@ def _digest(frame: pl.DataFrame, columns: list[str], where: pl.Expr | None = Non
     if where is not None:
         hashed = hashed.filter(where)
     half = 4294967296
-    rows, lo, hi = frame.select(
-        hashed.len().alias("rows"),
-        (hashed % half).sum().alias("lo"),
-        (hashed // half).sum().alias("hi"),
-    ).row(0)
+    rows, lo, hi = (
+        frame.lazy()  # lazily: the hash runs on every thread
+        .select(
+            hashed.len().alias("rows"),
+            (hashed % half).sum().alias("lo"),
+            (hashed // half).sum().alias("hi"),
+        )
+        .collect()
+        .row(0)
+    )
     return f"{rows}:{lo}:{hi}"
 
 
