@@ -36,6 +36,15 @@ a digest of the ids of its out-of-sync samples, and when the ids of the feature'
 written since have that very digest, every out-of-sync sample was touched (and the old counts
 of the touched samples are the stored counts).
 
+Writes. A resolve is usually followed by a write of exactly what it asked for. When a write's
+batch holds exactly the new and stale samples of the state this store last stored or read,
+with their expected per-field provenances (a digest kept in the state), the state is carried
+over the write in its transaction (:meth:`Incremental.after_write`): the own table's
+fingerprint moves forward by the batch's rows alone, and the answer becomes "nothing new or
+stale, the same orphans". So the next resolve does not verify the rows just written, and costs
+what changed after them. Any other write (part of the increment, other values, rows of another
+writer in between) carries nothing, and the next resolve verifies the write as before.
+
 A share test keeps big appends on the full computation (past a third of the rows read, the
 restricted statements cost more than it); below 100k rows read, incremental either way.
 
@@ -203,7 +212,8 @@ class StateTable:
     present: bool = False
     disabled: bool = False
     #: What the last resolve or status of this store did, per feature key ("unchanged",
-    #: "incremental" or "full"): an inspection hook for tests and benchmarks.
+    #: "incremental" or "full"; "carried" after a write that carried the state): an inspection
+    #: hook for tests and benchmarks.
     last_path: dict[str, str] = field(default_factory=dict)
     #: The state last read or written, per feature key.
     cache: dict[str, State] = field(default_factory=dict)
@@ -466,11 +476,11 @@ class Incremental:
         """``(pending, expected, orphans)`` digests of an increment (see :class:`State`)."""
         ids = list(self.spec.id_columns)
         orphaned = pl.col(STATUS) == "orphaned"
-        return (
-            _digest(answer, ids),
-            _digest(answer, [*ids, *self.stmts.provenance_columns], ~orphaned),
-            _digest(answer, ids, orphaned),
+        pending, expected, orphans = _digests(
+            answer,
+            [(ids, None), ([*ids, *self.stmts.provenance_columns], ~orphaned), (ids, orphaned)],
         )
+        return pending, expected, orphans
 
     def _resolve_touched(self, key: str, state: State, reading: Reading) -> pl.DataFrame | None:
         touched = self._touched(state, reading)
@@ -603,33 +613,40 @@ class Incremental:
         self.states.last_path[self.feature] = path
 
 
-def _digest(frame: pl.DataFrame, columns: list[str], where: pl.Expr | None = None) -> str:
-    """A digest of the set of ``columns`` tuples of a frame's rows (those ``where`` holds),
-    whose rows are distinct on them (an increment, a batch, a ``SELECT DISTINCT``): the same
-    set, the same digest.
+def _digest(frame: pl.DataFrame, columns: list[str]) -> str:
+    """A digest of the set of ``columns`` tuples of a frame whose rows are distinct on them
+    (an increment, a batch, a ``SELECT DISTINCT``): the same set, the same digest.
 
     Order-free and sort-free: the count, and sums of the halves of a stable 64-bit hash
     (xxhash64, from polars-hash) of each tuple, like the tables' checksums. NULL is a value.
     """
+    return _digests(frame, [(columns, None)])[0]
+
+
+def _digests(frame: pl.DataFrame, wanted: list[tuple[list[str], pl.Expr | None]]) -> list[str]:
+    """:func:`_digest` of several column lists (each over the rows its filter keeps, or all),
+    in one lazy pass (the hashes run on every thread; a column list is hashed once)."""
     import polars_hash  # noqa: F401  (registers the `nchash` namespace)
 
-    parts = [pl.col(c).cast(pl.String).fill_null("\x00") for c in columns]
-    text: Any = pl.concat_str(parts, separator="\x1f")
-    hashed: pl.Expr = text.nchash.xxhash64().cast(pl.UInt64)
-    if where is not None:
-        hashed = hashed.filter(where)
     half = 4294967296
-    rows, lo, hi = (
-        frame.lazy()  # lazily: the hash runs on every thread
-        .select(
-            hashed.len().alias("rows"),
-            (hashed % half).sum().alias("lo"),
-            (hashed // half).sum().alias("hi"),
-        )
-        .collect()
-        .row(0)
-    )
-    return f"{rows}:{lo}:{hi}"
+    hashes: dict[tuple[str, ...], pl.Expr] = {}
+    sums: list[pl.Expr] = []
+    for k, (columns, where) in enumerate(wanted):
+        key = tuple(columns)
+        if key not in hashes:
+            parts = [pl.col(c).cast(pl.String).fill_null("\x00") for c in columns]
+            text: Any = pl.concat_str(parts, separator="\x1f")
+            hashes[key] = text.nchash.xxhash64().cast(pl.UInt64).alias(f"__mx_h{len(hashes)}")
+        hashed = pl.col(str(hashes[key].meta.output_name()))
+        if where is not None:
+            hashed = hashed.filter(where)
+        sums += [
+            hashed.len().alias(f"rows{k}"),
+            (hashed % half).sum().alias(f"lo{k}"),
+            (hashed // half).sum().alias(f"hi{k}"),
+        ]
+    row = frame.lazy().with_columns(hashes.values()).select(sums).collect().row(0)
+    return [f"{row[3 * k]}:{row[3 * k + 1]}:{row[3 * k + 2]}" for k in range(len(wanted))]
 
 
 def _aware(value: datetime.datetime) -> datetime.datetime:

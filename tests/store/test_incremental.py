@@ -2,8 +2,9 @@
 
 Every case compares the incremental answer with ``verify=True`` (the full computation), and
 checks which path the store took through its inspection hook, ``store._states.last_path``
-(``"unchanged"``, ``"incremental"`` or ``"full"`` per feature key): the incremental path must
-be taken where it is provable, and never where it is not.
+(``"unchanged"``, ``"incremental"`` or ``"full"`` per feature key; ``"carried"`` after a write
+that carried the state): the incremental path must be taken where it is provable, and never
+where it is not.
 """
 
 from __future__ import annotations
