@@ -15,7 +15,13 @@ from metaxy_orm._sql.lineage import expansion_increment
 from metaxy_orm._sql.statements import FeatureStatements
 from metaxy_orm.columns import FEATURE_VERSION, PROVENANCE, changed_column
 
-__all__ = ["STATUS", "changed_columns", "increment_statement", "status_counts_statement"]
+__all__ = [
+    "STATUS",
+    "changed_columns",
+    "given_samples",
+    "increment_statement",
+    "status_counts_statement",
+]
 
 #: The column of an increment that says which of new, stale or orphaned a sample is.
 STATUS = "__mx_status"
@@ -42,6 +48,14 @@ def _changed_flags(
     differs = [e.c[p].is_distinct_from(c.c[p]) for p in prov]
     only_version = sa.and_(sa.not_(sa.or_(*differs)), c.c[FEATURE_VERSION] != stmts.feature_version)
     return [sa.or_(d, only_version) for d in differs]
+
+
+def given_samples(stmts: FeatureStatements, name: str) -> sa.TableClause:
+    """A root feature's samples given by the caller, once uploaded as the table ``name``: the
+    id columns (the feature table's types) and one text column per field's provenance."""
+    ids = [sa.column(c, stmts.table.c[c].type) for c in stmts.spec.id_columns]
+    provenances = [sa.column(c, sa.String()) for c in stmts.provenance_columns]
+    return sa.table(name, *ids, *provenances)
 
 
 def increment_statement(

@@ -75,6 +75,7 @@ import datetime
 import hashlib
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -91,7 +92,12 @@ from metaxy_orm._sql.fingerprints import (
     status_counts,
     touched_ids,
 )
-from metaxy_orm._sql.increment import STATUS, increment_statement, status_counts_statement
+from metaxy_orm._sql.increment import (
+    STATUS,
+    given_samples,
+    increment_statement,
+    status_counts_statement,
+)
 from metaxy_orm._sql.statements import feature_table
 from metaxy_orm.columns import (
     CREATED_AT,
@@ -153,6 +159,9 @@ class State:
     #: those rows puts every new and stale sample in sync (:meth:`Incremental.after_write`).
     expected: str | None = None
     orphans: str | None = None
+    #: A root feature's state (stored by ``resolve_update(root, samples)``): the digest of the
+    #: samples given, ids and per-field provenances, that the answer was computed for.
+    given: str | None = None
 
     def to_json(self) -> str:
         return json.dumps(
@@ -164,6 +173,7 @@ class State:
                 "pending": self.pending,
                 "expected": self.expected,
                 "orphans": self.orphans,
+                "given": self.given,
             }
         )
 
@@ -179,6 +189,7 @@ class State:
             pending=_optional(data.get("pending")),
             expected=_optional(data.get("expected")),
             orphans=_optional(data.get("orphans")),
+            given=_optional(data.get("given")),
         )
 
     @property
@@ -300,9 +311,20 @@ def _counts(rows: Any) -> dict[str, int]:
 
 
 class Incremental:
-    """The incremental resolve and status of one feature, inside one transaction."""
+    """The incremental resolve and status of one feature, inside one transaction.
 
-    def __init__(self, stmts: FeatureStatements, conn: sa.Connection, states: StateTable) -> None:
+    ``given=True``: a root feature resolved for samples given in memory (:meth:`resolve_given`),
+    whose states are kept apart from those of its ``status`` (:meth:`slot_of`).
+    """
+
+    def __init__(
+        self,
+        stmts: FeatureStatements,
+        conn: sa.Connection,
+        states: StateTable,
+        *,
+        given: bool = False,
+    ) -> None:
         self.stmts = stmts
         self.conn = conn
         self.states = states
@@ -310,8 +332,21 @@ class Incremental:
         self.spec = stmts.spec
         self.feature = str(stmts.spec.key)
         self.is_root = not stmts.spec.deps
+        self.slot = self.slot_of(stmts, given=given)
         self.tables = self._tables()
-        self.full = None if self.is_root else increment_statement(stmts, stmts.expected())
+        self.full: sa.Select[Any] | None = None
+        if given:
+            # the statement as it runs, on a fixed name for the uploaded samples: the key
+            self.full = increment_statement(stmts, given_samples(stmts, "__mx_given"))
+        elif not self.is_root:
+            self.full = increment_statement(stmts, stmts.expected())
+
+    @staticmethod
+    def slot_of(stmts: FeatureStatements, *, given: bool) -> str:
+        """Where a feature's state is kept: its key, or for a root feature's resolve of given
+        samples its key and ``#given`` (a ``status`` of the root keeps its own state)."""
+        key = str(stmts.spec.key)
+        return f"{key}#given" if given else key
 
     # -- what is read ----------------------------------------------------------------------
 
@@ -400,6 +435,7 @@ class Incremental:
         samples: int | None,
         answer: pl.DataFrame | None = None,
         pending: str | None = None,
+        given: str | None = None,
     ) -> bool:
         """Store the state if the fingerprints did not move since ``reading``.
 
@@ -412,8 +448,8 @@ class Incremental:
         expected = orphans = None
         if answer is not None:
             pending, expected, orphans = self._digests(answer)
-        state = State(key, reading.now, counts, samples, pending, expected, orphans)
-        self.states.save(self.conn, self.feature, state)
+        state = State(key, reading.now, counts, samples, pending, expected, orphans, given)
+        self.states.save(self.conn, self.slot, state)
         return True
 
     def _fetch(self, stmt: sa.Select[Any]) -> pl.DataFrame:
@@ -455,7 +491,7 @@ class Incremental:
         assert self.full is not None
         self.backend.fingerprint.prepare(self.conn)  # type: ignore[union-attr]
         key = self.key()
-        state = None if verify else self.states.load(self.conn, self.feature, key)
+        state = None if verify else self.states.load(self.conn, self.slot, key)
         reading = self.read(state)
         if state is not None and reading.matches(state):
             appended = reading.appended(state)
@@ -490,6 +526,38 @@ class Incremental:
         answer = self._fetch(increment_statement(restricted, restricted.expected()))
         if not self._save(key, reading, _frame_counts(answer), None, answer):
             return None  # rows moved under the computation: it may have missed some
+        return answer
+
+    def resolve_given(
+        self, samples: pl.DataFrame, compute: Callable[[], pl.DataFrame], *, verify: bool
+    ) -> pl.DataFrame:
+        """The increment of a root feature for ``samples`` (ids and per-field provenances).
+
+        The samples are the user's, not the database's, so only one claim is kept: for
+        samples with this digest, under these own rows, the increment had these counts. The
+        same samples again (the usual no-op: a pipeline polling its sources), no row written
+        since and nothing out of sync then: the answer is empty, without uploading or comparing
+        the samples. Anything else runs ``compute`` (the full comparison); a write of its
+        increment carries the state (:meth:`after_write`).
+        """
+        self.backend.fingerprint.prepare(self.conn)  # type: ignore[union-attr]
+        key = self.key()
+        given = _digest(samples, [*self.spec.id_columns, *self.stmts.provenance_columns])
+        state = None if verify else self.states.load(self.conn, self.slot, key)
+        reading = self.read(state)
+        if (
+            state is not None
+            and state.given == given
+            and state.in_sync
+            and reading.matches(state)
+            and not any(reading.appended(state).values())
+        ):
+            self._path("unchanged")
+            assert self.full is not None
+            return pl.DataFrame(schema=polars_schema(list(self.full.selected_columns)))
+        self._path("full")
+        answer = compute()
+        self._save(key, reading, _frame_counts(answer), None, answer, given=given)
         return answer
 
     # -- write -----------------------------------------------------------------------------
@@ -552,8 +620,9 @@ class Incremental:
             pending=state.orphans,
             expected=nothing,
             orphans=state.orphans,
+            given=state.given,
         )
-        self.states.save(self.conn, self.feature, carried)
+        self.states.save(self.conn, self.slot, carried)
         self._path("carried")
 
     # -- status ----------------------------------------------------------------------------
@@ -562,7 +631,7 @@ class Incremental:
         """``rows``, ``samples`` and (downstream) ``new``/``stale``/``orphaned``."""
         self.backend.fingerprint.prepare(self.conn)  # type: ignore[union-attr]
         key = self.key()
-        state = None if verify else self.states.load(self.conn, self.feature, key)
+        state = None if verify else self.states.load(self.conn, self.slot, key)
         reading = self.read(state)
         rows = reading.now[self.stmts.table.name].rows
         if state is not None and reading.matches(state):

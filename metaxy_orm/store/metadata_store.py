@@ -18,6 +18,7 @@ from metaxy_orm._sql import data_ops
 from metaxy_orm._sql.increment import (
     STATUS,
     changed_columns,
+    given_samples,
     increment_statement,
     status_counts_statement,
 )
@@ -181,10 +182,15 @@ class MetadataStore:
                 ids=list(spec.id_columns),
                 expected_ids=list(stmts.expected_ids),
             )
-        return self._resolve_root_samples(stmts, samples)
+        return self._resolve_root_samples(stmts, samples, verify=verify)
 
     def _resolve_root_samples(
-        self, stmts: FeatureStatements, samples: Rows, *, orphans: bool = True
+        self,
+        stmts: FeatureStatements,
+        samples: Rows,
+        *,
+        orphans: bool = True,
+        verify: bool = False,
     ) -> Increment:
         """The increment of a root feature for samples given in memory.
 
@@ -200,21 +206,28 @@ class MetadataStore:
         )
         frame = check_root_samples(stmts, rows)
         keys = frame.select([*spec.id_columns, *stmts.provenance_columns])
-        types = {c: stmts.table.c[c].type for c in spec.id_columns} | {
-            c: sa.String() for c in stmts.provenance_columns
-        }
+        types = {c.name: c.type for c in given_samples(stmts, "").columns}
         with self._transaction("resolve_update", stmts) as conn:
-            uploaded = self.backend.upload(conn, keys, types)
-            try:
-                answer = self.backend.fetch_frame(
-                    conn, increment_statement(stmts, uploaded, orphans=orphans)
-                )
-            except Exception:
-                # The transaction may be aborted: cleaning up must not hide the real error.
-                with contextlib.suppress(Exception):
-                    self.backend.discard(conn, uploaded)
-                raise
-            self.backend.discard(conn, uploaded)
+
+            def compare() -> pl.DataFrame:
+                uploaded = self.backend.upload(conn, keys, types)
+                try:
+                    answer = self.backend.fetch_frame(
+                        conn, increment_statement(stmts, uploaded, orphans=orphans)
+                    )
+                except Exception:
+                    # The transaction may be aborted: cleaning up must not hide the real error.
+                    with contextlib.suppress(Exception):
+                        self.backend.discard(conn, uploaded)
+                    raise
+                self.backend.discard(conn, uploaded)
+                return answer
+
+            if orphans and Incremental.eligible(stmts):
+                incremental = Incremental(stmts, conn, self._states, given=True)
+                answer = incremental.resolve_given(keys, compare, verify=verify)
+            else:
+                answer = compare()
         extra = frame.drop([*stmts.provenance_columns, PROVENANCE], strict=False)
         return split_increment(answer, extra=extra, ids=list(spec.id_columns))
 
@@ -276,9 +289,11 @@ class MetadataStore:
         batch = prepare_batch(frame, ctx, materialization_id=materialization_id, now=write_time())
         with self._transaction("write", stmts) as conn:
             self.backend.bulk_insert(conn, stmts.table, batch)
-            carried = self._states.carried(str(stmts.spec.key), batch.height)
-            if carried is not None and stmts.spec.deps and Incremental.eligible(stmts):
-                Incremental(stmts, conn, self._states).after_write(carried, batch)
+            root = not stmts.spec.deps
+            slot = Incremental.slot_of(stmts, given=root)
+            carried = self._states.carried(slot, batch.height)
+            if carried is not None and Incremental.eligible(stmts):
+                Incremental(stmts, conn, self._states, given=root).after_write(carried, batch)
         return batch.height
 
     # -- data operations (what the Alembic extension runs) --------------------------------

@@ -211,6 +211,45 @@ def test_orphans_stay_orphaned_across_a_carried_write(
     assert (inc.stale.height, list(inc.orphaned["sample_uid"])) == (0, [sample_uid(9)])
 
 
+def test_a_root_resolved_again_for_the_same_samples_answers_from_its_state(
+    store: mx.MetadataStore, pipeline: VideoPipeline, computed: pl.DataFrame, engine: sa.Engine
+) -> None:
+    video = pipeline[0]
+
+    def exact(samples: pl.DataFrame, path: str) -> mx.Increment:
+        inc = store.resolve_update(video, samples)
+        assert path_of(store, video) == path
+        full = store.resolve_update(video, samples, verify=True)
+        for got, want in zip(frames_of(inc), frames_of(full), strict=True):
+            assert got.equals(want), (got, want)
+        return inc
+
+    # the fixture resolved these samples and wrote their increment: the state was carried
+    assert exact(computed, "unchanged").is_empty()
+    changed = root_samples(audio={sample_uid(3): "audio-v9"})
+    inc = exact(changed, "full")
+    assert list(inc.stale["sample_uid"]) == [sample_uid(3)]
+    store.write(video, inc.to_compute)
+    assert path_of(store, video) == "carried"
+    assert exact(changed, "unchanged").is_empty()
+    fresh = mx.MetadataStore(engine)  # the state is in the database
+    assert fresh.resolve_update(video, changed).is_empty()
+    assert path_of(fresh, video) == "unchanged"
+    # the root's status keeps its own state and reports no new/stale/orphaned counts
+    root = store.status(video)[0]
+    assert (root.samples, root.new, root.stale, root.orphaned) == (24, None, None, None)
+    assert exact(changed, "unchanged").is_empty()
+    # fewer samples given: orphans, never "unchanged"
+    inc = exact(changed.head(20), "full")
+    assert inc.orphaned.height == 4
+    assert exact(changed.head(20), "full").orphaned.height == 4
+    # a row deleted by raw SQL: compared in full
+    table = video.__table__  # type: ignore[attr-defined]
+    with engine.begin() as conn:
+        conn.execute(sa.delete(table).where(table.c.sample_uid == sample_uid(0)))
+    assert exact(changed, "full").new.height == 1
+
+
 def test_raw_delete_falls_back_to_the_full_computation(
     store: mx.MetadataStore, pipeline: VideoPipeline, computed: pl.DataFrame, engine: sa.Engine
 ) -> None:

@@ -202,6 +202,12 @@ class IncrementalMachine(RuleBasedStateMachine):
 
     @invariant()
     def incremental_equals_full(self) -> None:
+        root = self.features[0]
+        inc = self.stores[1].resolve_update(root, self._samples())
+        full = self.stores[0].resolve_update(root, self._samples(), verify=True)
+        for part in ("new", "stale", "orphaned"):
+            got, want = getattr(inc, part), getattr(full, part)
+            assert got.equals(want), (root.feature_key(), part, got, want)
         for k, feature in enumerate(self.features[1:]):
             # both incremental answers before any full one (which refreshes the state), each
             # from its store's own cached state (one may be older than the other)
