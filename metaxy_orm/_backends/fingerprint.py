@@ -47,6 +47,16 @@ class RowFingerprint:
         """
         raise NotImplementedError
 
+    def once(self, hashed: sa.Select[Any]) -> sa.Select[Any]:
+        """The select that computes the row hash, made so that the hash runs once per row.
+
+        The checksum refers to the hash four times (two halves, over all rows and up to a
+        watermark); an engine that flattens the subquery into the aggregate without merging
+        common expressions would compute it four times. Engines that do override this with a
+        fence (``OFFSET 0``).
+        """
+        return hashed
+
     def halves(self, hashed: sa.ColumnElement[int]) -> tuple[Any, Any]:
         """``(lo, hi)``: the two 32-bit halves of a :meth:`row_hash` value (bitwise ops)."""
         return hashed.op("&")(sa.literal_column(_MASK)), hashed.op(">>")(sa.literal_column("32"))

@@ -111,9 +111,11 @@ def fingerprint_statement(
     for item in tables:
         table = item.table
         # the hash once per row, in a subquery; its halves summed
-        hashed = sa.select(
-            table.c[CREATED_AT],
-            fingerprint.row_hash([table.c[c] for c in item.columns]).label("h"),
+        hashed = fingerprint.once(
+            sa.select(
+                table.c[CREATED_AT],
+                fingerprint.row_hash([table.c[c] for c in item.columns]).label("h"),
+            )
         ).subquery(f"__mx_hashed_{len(parts)}")
         lo, hi = fingerprint.halves(hashed.c.h)
         # the same expressions for every table: UNION ALL needs the same types
@@ -151,7 +153,7 @@ def appended_print_statement(
     )
     if after is not None:
         hashed = hashed.where(table.c[CREATED_AT] > after)
-    rows = hashed.subquery("__mx_appended")
+    rows = fingerprint.once(hashed).subquery("__mx_appended")
     lo, hi = fingerprint.halves(rows.c.h)
     return sa.select(
         sa.func.count().label("rows"),

@@ -115,7 +115,7 @@ if TYPE_CHECKING:
 __all__ = ["STATUSES", "Incremental", "StateTable"]
 
 #: Bump when what a state means changes: older states are then ignored.
-_FORMAT = 1
+_FORMAT = 2  # 2: PostgreSQL's row hash became its record hash
 STATUSES = ("new", "stale", "orphaned")
 #: Incremental only while at most this share of the rows read was appended; past it, the
 #: restricted statements (up to two of them) cost more than one full computation. Below

@@ -465,3 +465,64 @@ def test_async_store_takes_verify(
             await aengine.dispose()
 
     asyncio.run(run())
+
+
+@pytest.mark.only_backends("postgresql")
+def test_checksums_do_not_depend_on_the_session_time_zone(
+    database_url: str, store: mx.MetadataStore, pipeline: VideoPipeline, computed: pl.DataFrame
+) -> None:
+    """PostgreSQL hashes the write times as values (a record hash), not as session-formatted
+    text: a process in another time zone reads the same fingerprints."""
+    crop = pipeline.crop
+    assert assert_incremental_exact(store, crop).is_empty()
+    url = sa.make_url(database_url)
+    options = f"{url.query['options']} -cTimeZone=Asia/Tokyo"
+    tokyo = sa.create_engine(url.update_query_dict({"options": options}))
+    try:
+        with tokyo.connect() as conn:
+            assert conn.exec_driver_sql("SHOW TimeZone").scalar() == "Asia/Tokyo"
+        other = mx.MetadataStore(tokyo)
+        assert other.resolve_update(crop).is_empty()
+        assert path_of(other, crop) == "unchanged"
+    finally:
+        tokyo.dispose()
+
+
+@pytest.mark.only_backends("postgresql")
+def test_columns_without_a_hash_operator_enter_the_checksum_as_text(
+    bare_store: mx.MetadataStore, graph: mx.FeatureGraph, engine: sa.Engine
+) -> None:
+    """A selected upstream column of a type PostgreSQL cannot hash (``json``) still counts."""
+    from sqlmodel import Column, Field
+
+    spec = mx.FeatureSpec(key="doc", id_columns=["sample_uid"], fields=["body"])
+
+    class Doc(mx.Feature, table=True, spec=spec):
+        sample_uid: str
+        meta: dict[str, str] | None = Field(default=None, sa_column=Column(sa.JSON))
+
+    child_spec = mx.FeatureSpec(
+        key="summary",
+        id_columns=["sample_uid"],
+        deps=[mx.FeatureDep(feature=Doc, select=["meta"])],
+        fields=["text"],
+    )
+
+    class Summary(mx.Feature, table=True, spec=child_spec):
+        sample_uid: str
+        meta: dict[str, str] | None = Field(default=None, sa_column=Column(sa.JSON))
+
+    mx.metadata_of(graph).create_all(engine)
+    rows = [
+        {"sample_uid": f"d{i}", "meta": {"lang": "en"}, "metaxy_provenance__body": f"b{i}"}
+        for i in range(3)
+    ]
+    bare_store.write(Doc, rows)
+    bare_store.write(Summary, bare_store.resolve_update(Summary).to_compute.drop("meta"))
+    assert bare_store.resolve_update(Summary).is_empty()
+    assert path_of(bare_store, Summary) == "unchanged"
+    table = Doc.__table__  # type: ignore[attr-defined]
+    with engine.begin() as conn:  # a raw change of the JSON value only
+        conn.execute(sa.update(table).where(table.c.sample_uid == "d1").values(meta={"lang": "fr"}))
+    assert bare_store.resolve_update(Summary).is_empty()  # meta is carried, not a dependency
+    assert path_of(bare_store, Summary) == "full"  # but the change was seen

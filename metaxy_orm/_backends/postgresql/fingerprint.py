@@ -1,31 +1,89 @@
-"""PostgreSQL's row hash for table fingerprints: ``hashtextextended`` of the row's text.
+"""PostgreSQL's row hash for table fingerprints: ``hash_record_extended`` of the row's values.
 
-PostgreSQL has no variadic hash of values of any type; the text form of a ``ROW(...)`` of the
-columns is hashed with ``hashtextextended`` (64 bits, seed 0, stable across servers of one
-major version). The text of a ``timestamptz`` follows the session's ``TimeZone`` and
-``DateStyle``: two sessions that differ in them see different checksums, which only costs a
-full computation (never a wrong answer). A failed statement aborts a PostgreSQL transaction,
-so the optional state write runs in a savepoint.
+PostgreSQL 14 and later hash a ``ROW(...)`` with each column type's own extended hash function
+(64 bits, seed 0): no text is formatted, so the checksum does not depend on the session's
+``TimeZone`` or ``DateStyle``, and it costs half of hashing the row's text (1M rows of seven
+columns: 0.56 s against 1.19 s for ``hashtextextended(ROW(...)::text, 0)``). A column of a
+type without a hash operator class (``json``, arrays of such...) enters as its text. Servers
+before 14 have no record hash; they hash the row's text, as the statement is compiled for the
+connected server's version.
+
+A failed statement aborts a PostgreSQL transaction, so the optional state write runs in a
+savepoint.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 from metaxy_orm._backends.fingerprint import RowFingerprint
 
+if TYPE_CHECKING:
+    from sqlalchemy.sql.compiler import SQLCompiler
+
 __all__ = ["POSTGRESQL_FINGERPRINT"]
+
+#: Types whose PostgreSQL counterparts have a hash operator class (the record hash needs one
+#: per column); anything else is hashed as its text.
+_HASHABLE: tuple[type[sa.types.TypeEngine[Any]], ...] = (
+    sa.String,
+    sa.Integer,
+    sa.Numeric,
+    sa.Boolean,
+    sa.Date,
+    sa.DateTime,
+    sa.Time,
+    sa.Interval,
+    sa.Uuid,
+    sa.LargeBinary,
+)
+
+
+class _RecordHash(FunctionElement[int]):
+    """``hash_record_extended(ROW(columns), 0)``, or the row's text hashed before PostgreSQL 14."""
+
+    type = sa.BigInteger()
+    inherit_cache = True
+    name = "mx_record_hash"
+
+
+@compiles(_RecordHash)
+def _record_hash(element: _RecordHash, compiler: SQLCompiler, **kw: Any) -> str:
+    row = f"ROW({compiler.process(element.clauses, **kw)})"
+    version = getattr(compiler.dialect, "server_version_info", None)
+    if version is not None and version < (14,):
+        return f"hashtextextended(CAST({row} AS TEXT), 0)"
+    return f"hash_record_extended({row}, 0)"
+
+
+def _hashable(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    kind = column.type
+    while isinstance(kind, sa.TypeDecorator):  # SQLModel's AutoString, metaxy-orm's UTC times
+        kind = kind.impl_instance
+    if isinstance(kind, postgresql.JSONB) or (
+        isinstance(kind, _HASHABLE) and not isinstance(kind, sa.Enum)
+    ):
+        return column
+    return sa.cast(column, sa.Text())
 
 
 class _PostgreSQLFingerprint(RowFingerprint):
     needs_savepoint = True
 
+    def once(self, hashed: sa.Select[Any]) -> sa.Select[Any]:
+        # PostgreSQL pulls a plain subquery up into the aggregate and evaluates each reference
+        # to the hash anew (four record hashes per row: 0.44 s for 100k rows instead of 0.1 s);
+        # OFFSET 0 keeps the subquery, and its hash, as one.
+        return hashed.offset(0)
+
     def row_hash(self, columns: Sequence[sa.ColumnElement[Any]]) -> sa.ColumnElement[int]:
-        text = sa.cast(sa.func.row(*columns), sa.Text())
-        return sa.func.hashtextextended(text, sa.literal_column("0"), type_=sa.BigInteger())
+        return _RecordHash(*(_hashable(c) for c in columns))
 
 
 POSTGRESQL_FINGERPRINT = _PostgreSQLFingerprint()
