@@ -8,14 +8,15 @@
 Options: ``--backend`` (duckdb: a database file; duckdb-memory; postgresql: a fresh schema on
 ``$METAXY_ORM_POSTGRES_URL``; sqlite: a file; clickhouse: chDB on disk), ``--n`` samples,
 ``--all`` the matrix (``MATRIX``), ``--max-n`` with ``--all``: skip larger N, ``--steps`` print
-every step.
+every step, ``--changes K``: the update changes K videos instead of 10% of them (the same K at
+every N shows what grows with the changes and what with N).
 
 Phases (seconds each), on the video pipeline (video -> crop -> face_detection, video -> stt):
 
 - ``initial``: resolve and write every feature, upstream first (``initial_resolve`` and
   ``initial_write`` split it; ``initial_write_1`` is the slowest single 1M-row write);
-- ``update``: 10% of the videos change (half audio only, half frames only), resolved and
-  written through the graph (``update_resolve``, ``update_write``);
+- ``update``: 10% of the videos (or ``--changes`` of them) change (half audio only, half frames
+  only), resolved and written through the graph (``update_resolve``, ``update_write``);
 - ``noop``: a resolve of every feature with nothing to do (``noop_max``: the slowest one);
 - ``status``: ``store.status()`` of every feature, after the no-op resolves.
 
@@ -129,7 +130,7 @@ def propagate(
         timed(results, f"{step}.write.{key}", lambda f=feature, t=todo: store.write(f, t))
 
 
-def run(backend: str, n: int) -> dict[str, Any]:
+def run(backend: str, n: int, changes: int | None = None) -> dict[str, Any]:
     pipeline = define_video_pipeline()
     results: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp, database(backend, Path(tmp)) as engine:
@@ -144,7 +145,10 @@ def run(backend: str, n: int) -> dict[str, Any]:
         timed(results, "initial.write.video", lambda: store.write(pipeline.video, inc.new))
         propagate(store, pipeline, results, "initial")
 
-        changed = range(0, n, 10)  # 10% of the videos: half audio only, half frames only
+        # 10% of the videos (or ``changes`` of them, spread evenly): half audio only, half
+        # frames only
+        step = 10 if changes is None else max(1, n // changes)
+        changed = range(0, n, step)[: changes if changes is not None else None]
         audio = {i for k, i in enumerate(changed) if k % 2 == 0}
         frames = {i for k, i in enumerate(changed) if k % 2 == 1}
         updated = samples(n, audio, frames)
@@ -169,6 +173,7 @@ def run(backend: str, n: int) -> dict[str, Any]:
     return {
         "backend": backend,
         "n": n,
+        "changed": len(changed),
         "total_s": round(total, 3),
         "cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
         "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
@@ -235,9 +240,12 @@ def main() -> int:
     parser.add_argument("--all", action="store_true", help="run the whole matrix")
     parser.add_argument("--max-n", type=int, default=None, help="with --all: skip larger N")
     parser.add_argument("--steps", action="store_true", help="print every step's seconds")
+    parser.add_argument(
+        "--changes", type=int, default=None, help="videos changed by the update (default: 10%%)"
+    )
     args = parser.parse_args()
     if not args.all:
-        result = run(args.backend, args.n)
+        result = run(args.backend, args.n, args.changes)
         if args.steps:
             for k, v in result["steps"].items():
                 print(f"  {k:<36}{v:>8}")
@@ -249,8 +257,11 @@ def main() -> int:
         for n in sizes:
             if args.max_n and n > args.max_n:
                 continue
+            command = [sys.executable, __file__, "--backend", backend, "--n", str(n)]
+            if args.changes is not None:
+                command += ["--changes", str(args.changes)]
             out = subprocess.run(
-                [sys.executable, __file__, "--backend", backend, "--n", str(n)],
+                command,
                 check=True,
                 capture_output=True,
                 text=True,
