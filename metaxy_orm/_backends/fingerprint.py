@@ -32,6 +32,11 @@ class RowFingerprint:
     #: (DuckDB's MVCC transactions). Elsewhere (PostgreSQL's READ COMMITTED, SQLite's
     #: autocommitted reads, ClickHouse) the fingerprints are read again after a computation.
     snapshot_per_transaction: bool = False
+    #: Whether "the rows of the touched samples" is written ``EXISTS (...)`` rather than
+    #: ``IN (SELECT ...)``: SQLite ran the restricted statements in time quadratic in the
+    #: touched samples with ``IN`` (2,000 touched: 3.8 s; 4,000: 15.6 s) and linear with
+    #: ``EXISTS`` (0.30 s; 0.43 s).
+    semi_join_by_exists: bool = False
     #: ``Table.info`` of the state table (e.g. the table engine of ClickHouse).
     state_table_info: dict[str, Any] = {}
 

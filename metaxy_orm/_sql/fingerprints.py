@@ -182,7 +182,13 @@ def touched_ids(
     return sa.union(*selects).subquery("__mx_touched")
 
 
-def _among(table: sa.FromClause, keys: Sequence[str], touched: sa.FromClause) -> Any:
+def _among(
+    backend: Backend, table: sa.FromClause, keys: Sequence[str], touched: sa.FromClause
+) -> Any:
+    """The rows of ``table`` whose ``keys`` are among the touched samples (a semi-join)."""
+    fingerprint = backend.fingerprint
+    if fingerprint is not None and fingerprint.semi_join_by_exists:
+        return sa.exists().where(*(touched.c[k] == table.c[k] for k in keys))
     if len(keys) == 1:
         return table.c[keys[0]].in_(sa.select(touched.c[keys[0]]))
     return sa.tuple_(*(table.c[k] for k in keys)).in_(sa.select(*(touched.c[k] for k in keys)))
@@ -212,7 +218,7 @@ class RestrictedStatements(FeatureStatements):
         table = feature_table(feature)
         spec = feature.feature_spec()
         wanted = list(dict.fromkeys([*spec.id_columns, *columns]))
-        conditions = [_among(table, self.expected_ids, self.touched)]
+        conditions = [_among(self.backend, table, self.expected_ids, self.touched)]
         if self.as_of is not None:
             conditions.append(_up_to(table, self.as_of.get(table.name)))
         rows = sa.select(table).where(*conditions).subquery(f"__mx_rows_{table.name}")
@@ -227,6 +233,7 @@ def status_counts(increment: sa.Select[Any]) -> sa.Select[Any]:
 
 
 def count_samples_statement(
+    backend: Backend,
     table: sa.Table,
     keys: Sequence[str],
     touched: sa.FromClause | None = None,
@@ -237,7 +244,7 @@ def count_samples_statement(
     """How many distinct samples the table holds (among ``touched``; up to ``watermark``)."""
     conditions: list[Any] = []
     if touched is not None:
-        conditions.append(_among(table, keys, touched))
+        conditions.append(_among(backend, table, keys, touched))
     if as_of:
         conditions.append(_up_to(table, watermark))
     ids = sa.select(*(table.c[k] for k in keys)).where(*conditions).distinct()

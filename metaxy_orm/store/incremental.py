@@ -481,7 +481,7 @@ class Incremental:
         table = self.stmts.table
         mark = None if state is None else state.tables[table.name].watermark
         return count_samples_statement(
-            table, self.spec.id_columns, touched, mark, as_of=state is not None
+            self.backend, table, self.spec.id_columns, touched, mark, as_of=state is not None
         )
 
     # -- resolve_update --------------------------------------------------------------------

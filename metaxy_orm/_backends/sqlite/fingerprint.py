@@ -31,6 +31,8 @@ def _row_hash(*values: Any) -> int:
 
 
 class _SQLiteFingerprint(RowFingerprint):
+    semi_join_by_exists = True  # see RowFingerprint: IN (SELECT ...) went quadratic here
+
     def prepare(self, conn: sa.Connection) -> None:
         # The DBAPI connection: aiosqlite's adapter runs create_function synchronously.
         conn.connection.dbapi_connection.create_function(  # type: ignore[union-attr]
