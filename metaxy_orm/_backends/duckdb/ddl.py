@@ -32,7 +32,8 @@ digests, one distinct value per row: DuckDB's dictionary compression finds nothi
 and FSST halves them at a cost that dominates a bulk load into a file (a 1M-row, 11-column
 load measured 3.0 s with it and 1.4 s with these seven columns left uncompressed; the
 checksum scan of an incremental resolve 0.28 s against 0.10 s). The price is disk: those
-columns take their full 32 bytes per value (the 1M-row table: 260 MB instead of 133 MB). The
+columns take their full size (that test table, 32-character md5 digests: 260 MB instead of
+133 MB; the default 8-character digests are stored inline either way). The
 ids, the versions (one value per batch) and the user's columns keep DuckDB's compression.
 Columns added later by ``ALTER TABLE`` (a migration) are compressed as usual.
 """
