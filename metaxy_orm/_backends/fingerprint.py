@@ -14,6 +14,7 @@ to numeric, others wrap); the pair of sums still compares 64 bits of hash per ro
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -39,6 +40,11 @@ class RowFingerprint:
     semi_join_by_exists: bool = False
     #: ``Table.info`` of the state table (e.g. the table engine of ClickHouse).
     state_table_info: dict[str, Any] = {}
+
+    def guard(self, conn: sa.Connection) -> contextlib.AbstractContextManager[Any]:
+        """Around an optional statement of the store's transaction: a savepoint where a failed
+        statement would abort the whole transaction (rolled back on failure), else nothing."""
+        return conn.begin_nested() if self.needs_savepoint else contextlib.nullcontext()
 
     def prepare(self, conn: sa.Connection) -> None:
         """Make the row hash callable on this connection (e.g. register a function)."""

@@ -70,7 +70,6 @@ written (a read-only database), the store silently computes in full.
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import hashlib
 import json
@@ -282,27 +281,27 @@ class StateTable:
             return
         fingerprint = self.backend.fingerprint
         assert fingerprint is not None
-        savepoint = conn.begin_nested() if fingerprint.needs_savepoint else None
+        t = self.table
         try:
-            t = self.table
-            if not self.present:
-                # Not marked present here: until this transaction commits, the table is invisible
-                # to the store's other connections (threads); load() marks it once it sees it.
-                t.create(conn, checkfirst=True)
-            if self.backend.transactional:
-                conn.execute(sa.delete(t).where(t.c.feature == feature))
-            values = {"feature": feature, "written_ns": time.time_ns(), "state": state.to_json()}
-            conn.execute(sa.insert(t).values(**values))
-            self.cache[feature] = state
+            with fingerprint.guard(conn):
+                if not self.present:
+                    # Not marked present here: until this transaction commits, the table is
+                    # invisible to the store's other connections (threads); load() marks it
+                    # once it sees it.
+                    t.create(conn, checkfirst=True)
+                if self.backend.transactional:
+                    conn.execute(sa.delete(t).where(t.c.feature == feature))
+                values = {
+                    "feature": feature,
+                    "written_ns": time.time_ns(),
+                    "state": state.to_json(),
+                }
+                conn.execute(sa.insert(t).values(**values))
         except Exception:
             # Read-only database, no right to create tables...: compute in full from now on.
             self.disabled = True
-            if savepoint is not None:
-                with contextlib.suppress(Exception):
-                    savepoint.rollback()
             return
-        if savepoint is not None:
-            savepoint.commit()
+        self.cache[feature] = state
 
 
 def _counts(rows: Any) -> dict[str, int]:
@@ -591,16 +590,12 @@ class Incremental:
         fingerprint = self.backend.fingerprint
         assert fingerprint is not None
         fingerprint.prepare(self.conn)
-        savepoint = self.conn.begin_nested() if fingerprint.needs_savepoint else None
+        stmt = appended_print_statement(self.backend, self.tables[0], own.watermark)
         try:
-            stmt = appended_print_statement(self.backend, self.tables[0], own.watermark)
-            row = self.conn.execute(stmt).one()
+            with fingerprint.guard(self.conn):
+                row = self.conn.execute(stmt).one()
         except sa.exc.SQLAlchemyError:
-            if savepoint is not None:
-                savepoint.rollback()
             return
-        if savepoint is not None:
-            savepoint.commit()
         if int(row.rows) != batch.height:
             return  # rows of another writer since the state: not carried
         moved = TablePrint(

@@ -204,21 +204,22 @@ class IncrementalMachine(RuleBasedStateMachine):
     def incremental_equals_full(self) -> None:
         root = self.features[0]
         inc = self.stores[1].resolve_update(root, self._samples())
-        full = self.stores[0].resolve_update(root, self._samples(), verify=True)
-        for part in ("new", "stale", "orphaned"):
-            got, want = getattr(inc, part), getattr(full, part)
-            assert got.equals(want), (root.feature_key(), part, got, want)
+        assert_same(root, inc, self.stores[0].resolve_update(root, self._samples(), verify=True))
         for k, feature in enumerate(self.features[1:]):
             # both incremental answers before any full one (which refreshes the state), each
             # from its store's own cached state (one may be older than the other)
             store, other = self.stores[k % 2], self.stores[1 - k % 2]
             status = store.status(feature)[0]
             inc = other.resolve_update(feature)
-            full = store.resolve_update(feature, verify=True)
-            for part in ("new", "stale", "orphaned"):
-                got, want = getattr(inc, part), getattr(full, part)
-                assert got.equals(want), (feature.feature_key(), part, got, want)
+            assert_same(feature, inc, store.resolve_update(feature, verify=True))
             assert status == store.status(feature, verify=True)[0]
+
+
+def assert_same(feature: type[mx.Feature], inc: mx.Increment, full: mx.Increment) -> None:
+    """The incremental answer is the full one, frame by frame."""
+    for part in ("new", "stale", "orphaned"):
+        got, want = getattr(inc, part), getattr(full, part)
+        assert got.equals(want), (feature.feature_key(), part, got, want)
 
 
 def test_incremental_answers_equal_the_full_computation(engine: sa.Engine) -> None:
