@@ -435,16 +435,21 @@ class Incremental:
         answer: pl.DataFrame | None = None,
         pending: str | None = None,
         given: str | None = None,
+        kept: State | None = None,
     ) -> bool:
         """Store the state if the fingerprints did not move since ``reading``.
 
-        ``answer``: the increment the state answers (its digests are kept, see :class:`State`).
+        ``answer``: the increment the state answers (its digests are kept, see :class:`State`);
+        ``kept``: a state of the same answer whose digests still hold.
         """
         fingerprint = self.backend.fingerprint
         assert fingerprint is not None
         if not fingerprint.snapshot_per_transaction and self.read(None).now != reading.now:
             return False
         expected = orphans = None
+        if kept is not None:
+            pending, expected, orphans = kept.pending, kept.expected, kept.orphans
+            given = kept.given
         if answer is not None:
             pending, expected, orphans = self._digests(answer)
         state = State(key, reading.now, counts, samples, pending, expected, orphans, given)
@@ -504,8 +509,18 @@ class Incremental:
                     return answer
         self._path("full")
         answer = self._fetch(self.full)
-        self._save(key, reading, _frame_counts(answer), None, answer)
+        self._save(key, reading, _frame_counts(answer), self._samples_if_empty(reading), answer)
         return answer
+
+    def _samples_if_empty(self, reading: Reading) -> int | None:
+        """The own table's sample count when the reading proves it without a query: none when
+        it holds no row (a feature's first resolve), so that writes can carry it forward."""
+        return 0 if reading.now[self.stmts.table.name].rows == 0 else None
+
+    def _samples_kept(self, state: State, reading: Reading) -> int | None:
+        """The state's sample count, still true when no own row was written since."""
+        own_appended = reading.appended(state)[self.stmts.table.name]
+        return state.samples if own_appended == 0 else self._samples_if_empty(reading)
 
     def _digests(self, answer: pl.DataFrame) -> tuple[str, str, str]:
         """``(pending, expected, orphans)`` digests of an increment (see :class:`State`)."""
@@ -523,7 +538,8 @@ class Incremental:
             return None  # a sample out of sync then was not touched since: not kept, so full
         restricted = RestrictedStatements(self.stmts, touched)
         answer = self._fetch(increment_statement(restricted, restricted.expected()))
-        if not self._save(key, reading, _frame_counts(answer), None, answer):
+        samples = self._samples_kept(state, reading)
+        if not self._save(key, reading, _frame_counts(answer), samples, answer):
             return None  # rows moved under the computation: it may have missed some
         return answer
 
@@ -556,7 +572,8 @@ class Incremental:
             return pl.DataFrame(schema=polars_schema(list(self.full.selected_columns)))
         self._path("full")
         answer = compute()
-        self._save(key, reading, _frame_counts(answer), None, answer, given=given)
+        count = self._samples_if_empty(reading)
+        self._save(key, reading, _frame_counts(answer), count, answer, given=given)
         return answer
 
     # -- write -----------------------------------------------------------------------------
@@ -607,11 +624,14 @@ class Incremental:
         assert state.counts is not None
         counts = {"new": 0, "stale": 0, "orphaned": state.counts["orphaned"]}
         nothing = _digest(batch.clear(), columns)
+        # The batch's new samples had no row (the increment compares every latest row, of
+        # any feature version) and its stale ones had: the count moves by the new ones.
+        samples = None if state.samples is None else state.samples + state.counts["new"]
         carried = State(
             state.key,
             {**state.tables, table.name: moved},
             counts,
-            None,
+            samples,
             pending=state.orphans,
             expected=nothing,
             orphans=state.orphans,
@@ -635,7 +655,7 @@ class Incremental:
                 samples = state.samples
                 if samples is None:
                     samples = int(self.conn.execute(self._own_samples(None, None)).scalar_one())
-                    self._save(key, reading, state.counts, samples, pending=state.pending)
+                    self._save(key, reading, state.counts, samples, kept=state)
                 self._path("unchanged")
                 return {"rows": rows, "samples": samples, **(state.counts or {})}
             if self._worth_it(state, reading):

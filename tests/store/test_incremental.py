@@ -157,6 +157,26 @@ def test_a_write_of_the_increment_carries_the_state(
     assert list(inc.stale["sample_uid"]) == [sample_uid(2)]
 
 
+def test_the_sample_count_is_carried_so_status_counts_nothing(
+    store: mx.MetadataStore, pipeline: VideoPipeline, computed: pl.DataFrame, engine: sa.Engine
+) -> None:
+    video, crop, _, stt = pipeline
+    # `computed` resolved each feature on its empty table (no sample: no count needed) and
+    # wrote its increment: the carried states know the samples without a count query
+    for feature in (crop, stt):
+        assert path_of(store, feature) == "carried"
+        assert store._states.cache[str(feature.feature_key())].samples == computed.height
+    update_root(store, video, [1, 5])
+    store.write(crop, store.resolve_update(crop).to_compute)  # parents moved, not crop's rows
+    assert store._states.cache["crop"].samples == computed.height
+    for feature in (crop, stt):
+        fresh = mx.MetadataStore(engine)
+        status = fresh.status(feature)[0]
+        assert path_of(fresh, feature) in {"unchanged", "incremental"}
+        assert status == fresh.status(feature, verify=True)[0]
+        assert status.samples == computed.height
+
+
 def test_a_write_that_is_not_the_increment_is_not_carried(
     store: mx.MetadataStore, pipeline: VideoPipeline, computed: pl.DataFrame
 ) -> None:
