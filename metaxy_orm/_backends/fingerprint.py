@@ -33,6 +33,16 @@ class RowFingerprint:
     #: (DuckDB's MVCC transactions). Elsewhere (PostgreSQL's READ COMMITTED, SQLite's
     #: autocommitted reads, ClickHouse) the fingerprints are read again after a computation.
     snapshot_per_transaction: bool = False
+
+    def sees_one_snapshot(self, conn: sa.Connection) -> bool:
+        """Whether every statement of ``conn``'s transaction reads the same snapshot."""
+        if self.snapshot_per_transaction:
+            return True
+        level = conn.get_isolation_level() if self.snapshot_isolations else None
+        return level in self.snapshot_isolations
+
+    #: Isolation levels (SQLAlchemy's names) under which a transaction reads one snapshot.
+    snapshot_isolations: frozenset[str] = frozenset()
     #: Whether "the rows of the touched samples" is written ``EXISTS (...)`` rather than
     #: ``IN (SELECT ...)``: SQLite ran the restricted statements in time quadratic in the
     #: touched samples with ``IN`` (2,000 touched: 3.8 s; 4,000: 15.6 s) and linear with
@@ -57,16 +67,6 @@ class RowFingerprint:
         subquery, and split by :meth:`halves`.
         """
         raise NotImplementedError
-
-    def once(self, hashed: sa.Select[Any]) -> sa.Select[Any]:
-        """The select that computes the row hash, made so that the hash runs once per row.
-
-        The checksum refers to the hash four times (two halves, over all rows and up to a
-        watermark); an engine that flattens the subquery into the aggregate without merging
-        common expressions would compute it four times. Engines that do override this with a
-        fence (``OFFSET 0``).
-        """
-        return hashed
 
     def halves(self, hashed: sa.ColumnElement[int]) -> tuple[Any, Any]:
         """``(lo, hi)``: the two 32-bit halves of a :meth:`row_hash` value (bitwise ops)."""

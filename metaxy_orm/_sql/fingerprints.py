@@ -33,7 +33,6 @@ from metaxy_orm.columns import CREATED_AT
 
 if TYPE_CHECKING:
     from metaxy_orm._backends import Backend
-    from metaxy_orm._backends.fingerprint import RowFingerprint
     from metaxy_orm.feature import Feature
 
 __all__ = [
@@ -98,19 +97,22 @@ def _up_to(table: sa.FromClause, watermark: datetime.datetime | None) -> sa.Colu
 
 
 def _hashed_rows(
-    fingerprint: RowFingerprint,
+    backend: Backend,
     item: FingerprintedTable,
     where: sa.ColumnElement[bool] | None = None,
 ) -> sa.Select[Any]:
     """``(write time, h)`` per row of the table (those ``where`` keeps): the one definition of
     the row hash that every checksum sums, so that sums read apart add up."""
+    fingerprint = backend.fingerprint
+    assert fingerprint is not None
     table = item.table
     hashed = sa.select(
         table.c[CREATED_AT], fingerprint.row_hash([table.c[c] for c in item.columns]).label("h")
     )
     if where is not None:
         hashed = hashed.where(where)
-    return fingerprint.once(hashed)
+    # the checksum refers to the hash four times (two halves, all rows and up to a watermark)
+    return backend.computed_once(hashed)
 
 
 def fingerprint_statement(
@@ -127,7 +129,7 @@ def fingerprint_statement(
     parts: list[sa.Select[Any]] = []
     for item in tables:
         # the hash once per row, in a subquery; its halves summed
-        hashed = _hashed_rows(fingerprint, item).subquery(f"__mx_hashed_{len(parts)}")
+        hashed = _hashed_rows(backend, item).subquery(f"__mx_hashed_{len(parts)}")
         lo, hi = fingerprint.halves(hashed.c.h)
         # the same expressions for every table: UNION ALL needs the same types
         le = _up_to(hashed, watermarks.get(item.name))
@@ -159,7 +161,7 @@ def appended_print_statement(
     fingerprint = backend.fingerprint
     assert fingerprint is not None
     after_mark = None if after is None else item.table.c[CREATED_AT] > after
-    rows = _hashed_rows(fingerprint, item, after_mark).subquery("__mx_appended")
+    rows = _hashed_rows(backend, item, after_mark).subquery("__mx_appended")
     lo, hi = fingerprint.halves(rows.c.h)
     return sa.select(
         sa.func.count().label("rows"),

@@ -280,7 +280,8 @@ class FeatureStatements:
             outputs.append(self.hash(parts).label(provenance_column(field.key)))
         for dep in spec.deps:
             outputs += [parents[dep.feature].c[c].label(dep.output_name(c)) for c in dep.select]
-        return sa.select(*outputs).select_from(source).subquery("__mx_expected")
+        expected = sa.select(*outputs).select_from(source)
+        return self.backend.computed_once(expected).subquery("__mx_expected")
 
     def differs(self, expected: sa.FromClause, current: sa.FromClause) -> sa.ColumnElement[bool]:
         """A stored row is stale: a field's provenance or the feature version changed."""

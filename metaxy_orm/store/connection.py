@@ -80,8 +80,14 @@ class StoreConnection:
             self._owned_engine.dispose()
 
     @contextmanager
-    def begin(self) -> Iterator[sa.Connection]:
-        """A connection inside a transaction: ours (committed on success) or the caller's."""
+    def begin(self, *, one_snapshot: bool = False) -> Iterator[sa.Connection]:
+        """A connection inside a transaction: ours (committed on success) or the caller's.
+
+        ``one_snapshot``: a transaction of the store's own engine reads every statement from
+        one snapshot where the backend offers it (:attr:`Backend.snapshot_isolation`), so that
+        what a resolve reads first (the fingerprints) and what it computes next describe the
+        same rows. A caller's transaction keeps its own isolation.
+        """
         if self._session is not None:
             conn = self._session.connection()
             self.backend.prepare(conn)
@@ -97,10 +103,15 @@ class StoreConnection:
                     yield conn
         else:
             assert self._engine is not None
-            with self.connect() as conn, conn.begin():
-                self.backend.prepare(conn)
-                self.backend.tune(conn)
-                yield conn
+            with self.connect() as conn:
+                level = self.backend.snapshot_isolation if one_snapshot else None
+                if level is not None:
+                    # reset when the connection returns to the pool
+                    conn.execution_options(isolation_level=level)
+                with conn.begin():
+                    self.backend.prepare(conn)
+                    self.backend.tune(conn)
+                    yield conn
 
     def connect(self) -> sa.Connection:
         """A new connection of the engine, with connection errors the backend knows translated

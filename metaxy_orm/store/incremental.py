@@ -297,7 +297,9 @@ class StateTable:
                     "state": state.to_json(),
                 }
                 conn.execute(sa.insert(t).values(**values))
-        except Exception:
+        except Exception as exc:
+            if self.backend.is_transient(exc):
+                return  # a concurrent resolve saved first: the next one saves again
             # Read-only database, no right to create tables...: compute in full from now on.
             self.disabled = True
             return
@@ -444,7 +446,7 @@ class Incremental:
         """
         fingerprint = self.backend.fingerprint
         assert fingerprint is not None
-        if not fingerprint.snapshot_per_transaction and self.read(None).now != reading.now:
+        if not fingerprint.sees_one_snapshot(self.conn) and self.read(None).now != reading.now:
             return False
         expected = orphans = None
         if kept is not None:

@@ -102,10 +102,16 @@ class MetadataStore:
         return FeatureStatements(feature, feature.feature_graph(), self.backend, self.settings)
 
     @contextlib.contextmanager
-    def _transaction(self, action: str, stmts: FeatureStatements) -> Iterator[sa.Connection]:
-        """A transaction whose database errors become metaxy-orm errors naming the feature."""
+    def _transaction(
+        self, action: str, stmts: FeatureStatements, *, one_snapshot: bool = False
+    ) -> Iterator[sa.Connection]:
+        """A transaction whose database errors become metaxy-orm errors naming the feature
+        (``one_snapshot``: see :meth:`StoreConnection.begin`)."""
         key = str(stmts.spec.key)
-        with translated_errors(self.backend, action, key, stmts.table), self._db.begin() as conn:
+        with (
+            translated_errors(self.backend, action, key, stmts.table),
+            self._db.begin(one_snapshot=one_snapshot) as conn,
+        ):
             yield conn
 
     # -- resolve_update --------------------------------------------------------------------
@@ -170,7 +176,7 @@ class MetadataStore:
         if lazy:
             return self._resolve_lazy(stmts, samples)
         if samples is None or isinstance(samples, sa.FromClause):
-            with self._transaction("resolve_update", stmts) as conn:
+            with self._transaction("resolve_update", stmts, one_snapshot=True) as conn:
                 if samples is None and Incremental.eligible(stmts):
                     answer = Incremental(stmts, conn, self._states).resolve(verify=verify)
                 else:
@@ -207,7 +213,7 @@ class MetadataStore:
         frame = check_root_samples(stmts, rows)
         keys = frame.select([*spec.id_columns, *stmts.provenance_columns])
         types = {c.name: c.type for c in given_samples(stmts, "").columns}
-        with self._transaction("resolve_update", stmts) as conn:
+        with self._transaction("resolve_update", stmts, one_snapshot=True) as conn:
 
             def compare() -> pl.DataFrame:
                 uploaded = self.backend.upload(conn, keys, types)
@@ -414,7 +420,7 @@ class MetadataStore:
     def _status_of(self, feature: type[Feature], *, verify: bool) -> FeatureStatus:
         stmts = self._statements(feature)
         is_root = not stmts.spec.deps
-        with self._transaction("status", stmts) as conn:
+        with self._transaction("status", stmts, one_snapshot=True) as conn:
             if Incremental.eligible(stmts):
                 found = Incremental(stmts, conn, self._states).status(verify=verify)
                 counts = {k: int(v) for k, v in found.items() if v is not None}

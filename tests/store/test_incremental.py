@@ -10,6 +10,7 @@ where it is not.
 from __future__ import annotations
 
 import datetime
+from typing import Any
 
 import polars as pl
 import pytest
@@ -506,6 +507,53 @@ def test_checksums_do_not_depend_on_the_session_time_zone(
         assert path_of(other, crop) == "unchanged"
     finally:
         tokyo.dispose()
+
+
+@pytest.mark.only_backends("postgresql")
+def test_a_resolve_reads_one_snapshot_and_gives_the_connection_back_as_it_was(
+    engine: sa.Engine, store: mx.MetadataStore, pipeline: VideoPipeline, computed: pl.DataFrame
+) -> None:
+    """The store's own resolves run under REPEATABLE READ (the fingerprints and the answer read
+    one snapshot, so they are not read twice); the pool gets its connections back at the
+    server's default level."""
+    seen: list[str] = []
+
+    @sa.event.listens_for(engine, "before_cursor_execute")
+    def level(conn: sa.Connection, cursor: Any, statement: str, *args: Any) -> None:
+        if "__mx_fingerprints" in statement:
+            seen.append(str(conn.get_isolation_level()))
+
+    try:
+        assert_incremental_exact(store, pipeline.crop, path="unchanged")
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", level)
+    # resolve, resolve(verify=True), status, status(verify=True): one reading each
+    assert seen == ["REPEATABLE READ"] * 4
+    with engine.connect() as conn:
+        assert conn.get_isolation_level() == "READ COMMITTED"
+
+
+@pytest.mark.only_backends("postgresql")
+def test_a_state_that_meets_a_serialization_failure_is_skipped_not_given_up(
+    engine: sa.Engine, store: mx.MetadataStore, pipeline: VideoPipeline, computed: pl.DataFrame
+) -> None:
+    """Two resolves of one feature at once under REPEATABLE READ: the later one to save its
+    state fails to delete the row the other replaced. It returns its answer, saves nothing,
+    and the store keeps its incremental path."""
+    crop = pipeline.crop
+    store.resolve_update(crop)  # the state row exists
+    states = store._states
+    stale_state = states.cache["crop"]
+    with engine.connect() as conn:
+        conn.execution_options(isolation_level="REPEATABLE READ")
+        with conn.begin():
+            conn.execute(sa.select(sa.func.count()).select_from(state_table(store.backend)))
+            other = mx.MetadataStore(engine)
+            other.resolve_update(crop, verify=True)  # replaces the row, commits
+            states.save(conn, "crop", stale_state)
+    assert not states.disabled
+    assert store.resolve_update(crop).is_empty()
+    assert path_of(store, crop) == "unchanged"
 
 
 @pytest.mark.only_backends("postgresql")

@@ -23,7 +23,7 @@ __all__ = ["PostgreSQLBackend"]
 
 _CHUNK_ROWS = 200_000
 _WORK_MEM = "128MB"
-_CSV_SAFE = (pl.String, pl.Int64, pl.Int32, pl.Float64)
+_CSV_SAFE = (pl.String, pl.Int64, pl.Int32, pl.Float64, pl.Boolean)
 
 
 def _psycopg(conn: sa.Connection) -> Any | None:
@@ -51,6 +51,12 @@ def _csv_ready(frame: pl.DataFrame) -> pl.DataFrame:
 
 class PostgreSQLBackend(Backend):
     name: ClassVar[str] = "postgresql"
+    inlines_subqueries: ClassVar[bool] = True
+    # READ COMMITTED reads a new snapshot per statement: a resolve would have to read the
+    # fingerprints again after its computation (a scan of every table it reads, ~0.5 s per 1M
+    # rows). REPEATABLE READ never fails a read-only statement; the state row a resolve saves
+    # may meet a serialization failure under a concurrent resolve, and is then not saved.
+    snapshot_isolation: ClassVar[str | None] = "REPEATABLE READ"
     text_holds_nul: ClassVar[bool] = False
     # The primary key leads with the id columns and serves every lookup by sample; the full
     # "latest row per sample" plans sort a sequential scan whatever the indexes. A second
@@ -78,6 +84,12 @@ class PostgreSQLBackend(Backend):
         except ImportError:  # pragma: no cover - another driver
             return ()
         return (psycopg.Error,)
+
+    @classmethod
+    def is_transient(cls, error: BaseException) -> bool:
+        error = getattr(error, "orig", None) or error
+        # serialization_failure, deadlock_detected
+        return getattr(error, "sqlstate", None) in {"40001", "40P01"}
 
     @classmethod
     def is_missing_schema(cls, error: BaseException) -> bool:
@@ -150,9 +162,8 @@ class PostgreSQLBackend(Backend):
         if not buffer.tell():
             return pl.DataFrame(schema=schema)
         buffer.seek(0)
-        return pl.read_csv(
-            buffer,
-            has_header=False,
-            new_columns=list(schema),
-            schema=schema,
-        )
+        # PostgreSQL writes booleans as t/f: read as text, then compared (NULL stays NULL).
+        flags = [name for name, dtype in schema.items() if dtype == pl.Boolean]
+        as_read = {name: pl.String if name in flags else dtype for name, dtype in schema.items()}
+        frame = pl.read_csv(buffer, has_header=False, new_columns=list(schema), schema=as_read)
+        return frame.with_columns(pl.col(f) == "t" for f in flags) if flags else frame

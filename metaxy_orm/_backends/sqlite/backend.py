@@ -91,6 +91,7 @@ def _on_connect(dbapi_connection: Any, connection_record: Any) -> None:
 
 class SQLiteBackend(Backend):
     name: ClassVar[str] = "sqlite"
+    inlines_subqueries: ClassVar[bool] = True
     efficient_full_join: ClassVar[bool] = False
     # SQLite stores NaN as NULL, -0.0 as 0.0 and NUMERIC as a 64-bit float when not integral.
     stores_nan: ClassVar[bool] = False

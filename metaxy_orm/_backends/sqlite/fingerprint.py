@@ -39,9 +39,6 @@ class _SQLiteFingerprint(RowFingerprint):
             _FUNCTION, -1, _row_hash, deterministic=True
         )
 
-    def once(self, hashed: sa.Select[Any]) -> sa.Select[Any]:
-        return hashed.offset(0)  # rendered LIMIT -1 OFFSET 0: SQLite then keeps the subquery
-
     def row_hash(self, columns: Sequence[sa.ColumnElement[Any]]) -> sa.ColumnElement[int]:
         return sa.func.metaxy_row_hash(*columns, type_=sa.BigInteger())
 
