@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING, Any, Final
 
 import sqlalchemy as sa
 
-from metaxy_orm._sql.increment import STATUS
 from metaxy_orm._sql.statements import FeatureStatements, feature_table
 from metaxy_orm.columns import CREATED_AT
 
@@ -43,7 +42,6 @@ __all__ = [
     "count_samples_statement",
     "fingerprint_statement",
     "state_table",
-    "status_counts",
     "touched_ids",
 ]
 
@@ -232,12 +230,6 @@ class RestrictedStatements(FeatureStatements):
         rows = sa.select(table).where(*conditions).subquery(f"__mx_rows_{table.name}")
         select = self.backend.latest_rows(rows, spec.id_columns, [rows.c[c] for c in wanted])
         return select.subquery(f"__mx_latest_{table.name}")
-
-
-def status_counts(increment: sa.Select[Any]) -> sa.Select[Any]:
-    """``(status, samples)`` of an increment statement."""
-    answer = increment.subquery("__mx_increment")
-    return sa.select(answer.c[STATUS], sa.func.count()).group_by(answer.c[STATUS])
 
 
 def count_samples_statement(

@@ -20,6 +20,7 @@ __all__ = [
     "changed_columns",
     "given_samples",
     "increment_statement",
+    "status_counts",
     "status_counts_statement",
 ]
 
@@ -170,10 +171,12 @@ def status_counts_statement(
         ),
     ]
     if expected is not None:
-        answer = increment_statement(stmts, expected).subquery("__mx_increment")
-        parts.append(
-            sa.select(answer.c[STATUS].label("what"), sa.func.count().label("n")).group_by(
-                answer.c[STATUS]
-            )
-        )
+        parts.append(status_counts(increment_statement(stmts, expected)))
     return sa.union_all(*parts).subquery("__mx_counts").select()
+
+
+def status_counts(increment: sa.Select[Any]) -> sa.Select[Any]:
+    """``(what, n)`` rows: the samples of an increment statement per status."""
+    answer = increment.subquery("__mx_increment")
+    counts = sa.select(answer.c[STATUS].label("what"), sa.func.count().label("n"))
+    return counts.group_by(answer.c[STATUS])

@@ -88,13 +88,13 @@ from metaxy_orm._sql.fingerprints import (
     count_samples_statement,
     fingerprint_statement,
     state_table,
-    status_counts,
     touched_ids,
 )
 from metaxy_orm._sql.increment import (
     STATUS,
     given_samples,
     increment_statement,
+    status_counts,
     status_counts_statement,
 )
 from metaxy_orm._sql.statements import feature_table
