@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextvars import ContextVar, Token
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from metaxy_orm.exceptions import (
     CycleError,
@@ -104,9 +104,16 @@ class FeatureGraph:
         self._versions.clear()
 
     def remove_feature(self, feature: FeatureRef) -> None:
-        """Forget a feature (and nothing else); used by tests and interactive sessions."""
+        """Forget a feature (and nothing else); used by tests and interactive sessions.
+
+        Its table leaves the graph's ``MetaData`` too, so that the feature can be defined
+        again (a notebook cell run twice) and ``create_all`` no longer creates it.
+        """
         key = to_feature_key(feature)
         self._lookup(key)
+        table: Any = getattr(self._classes[key], "__table__", None)
+        if table is not None and table.metadata.tables.get(table.key) is table:
+            table.metadata.remove(table)
         del self._classes[key]
         del self._specs[key]
         self._versions.clear()

@@ -502,3 +502,26 @@ def test_versions_follow_graph_changes(graph: mx.FeatureGraph, pipeline: VideoPi
     without_stt = {k: v for k, v in ref_video_pipeline().items() if k != "stt"}
     assert graph.snapshot_version == ref_snapshot_version(without_stt, 8) != before
     assert "stt" not in graph
+    assert "stt" not in mx.metadata_of(graph).tables  # create_all no longer creates it
+
+
+def test_a_removed_feature_can_be_defined_again(graph: mx.FeatureGraph) -> None:
+    """A feature removed, then defined again under the same key and table (e.g. a notebook
+    that redefines a step): the new table replaces the old one in the graph's MetaData."""
+
+    def spec(code_version: str) -> mx.FeatureSpec:
+        return mx.FeatureSpec(
+            key="clip", id_columns=["uid"], fields=[mx.FieldSpec("audio", code_version)]
+        )
+
+    class Clip(mx.Feature, table=True, spec=spec("1")):
+        uid: str
+
+    graph.remove_feature(Clip)
+
+    class ClipAgain(mx.Feature, table=True, spec=spec("2")):
+        __tablename__ = "clip"
+        uid: str
+
+    assert ClipAgain.__table__ is mx.metadata_of(graph).tables["clip"]  # type: ignore[attr-defined]
+    assert graph.get_feature("clip") is ClipAgain
