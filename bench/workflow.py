@@ -128,6 +128,7 @@ def propagate(
         inc = timed(results, f"{step}.resolve.{key}", lambda f=feature: store.resolve_update(f))
         todo = inc.to_compute
         timed(results, f"{step}.write.{key}", lambda f=feature, t=todo: store.write(f, t))
+        del inc, todo
 
 
 def run(backend: str, n: int, changes: int | None = None) -> dict[str, Any]:
@@ -143,6 +144,8 @@ def run(backend: str, n: int, changes: int | None = None) -> dict[str, Any]:
             results, "initial.resolve.video", lambda: store.resolve_update(pipeline.video, initial)
         )
         timed(results, "initial.write.video", lambda: store.write(pipeline.video, inc.new))
+        # a pipeline drops what it has written: the frames are not the store's memory
+        del initial, inc
         propagate(store, pipeline, results, "initial")
 
         # 10% of the videos (or ``changes`` of them, spread evenly): half audio only, half
@@ -156,6 +159,7 @@ def run(backend: str, n: int, changes: int | None = None) -> dict[str, Any]:
             results, "update.resolve.video", lambda: store.resolve_update(pipeline.video, updated)
         )
         timed(results, "update.write.video", lambda: store.write(pipeline.video, inc.stale))
+        del inc
         propagate(store, pipeline, results, "update")
 
         inc = timed(
