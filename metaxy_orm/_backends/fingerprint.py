@@ -56,6 +56,11 @@ class RowFingerprint:
         statement would abort the whole transaction (rolled back on failure), else nothing."""
         return conn.begin_nested() if self.needs_savepoint else contextlib.nullcontext()
 
+    def scanning(self, conn: sa.Connection) -> contextlib.AbstractContextManager[Any]:
+        """Around the statements that hash whole tables (e.g. planner settings that spread
+        the hashing over parallel workers)."""
+        return contextlib.nullcontext()
+
     def prepare(self, conn: sa.Connection) -> None:
         """Make the row hash callable on this connection (e.g. register a function)."""
 

@@ -402,7 +402,9 @@ class Incremental:
         stmt = fingerprint_statement(self.backend, self.tables, marks)
         now: dict[str, TablePrint] = {}
         up_to: dict[str, tuple[int, int, int]] = {}
-        for row in self.conn.execute(stmt):
+        with self.backend.fingerprint.scanning(self.conn):  # type: ignore[union-attr]
+            rows = self.conn.execute(stmt).all()
+        for row in rows:
             name = str(row.name)
             now[name] = TablePrint(int(row.rows), int(row.lo or 0), int(row.hi or 0), row.newest)
             up_to[name] = (int(row.rows_le or 0), int(row.lo_le or 0), int(row.hi_le or 0))
@@ -611,7 +613,7 @@ class Incremental:
         fingerprint.prepare(self.conn)
         stmt = appended_print_statement(self.backend, self.tables[0], own.watermark)
         try:
-            with fingerprint.guard(self.conn):
+            with fingerprint.guard(self.conn), fingerprint.scanning(self.conn):
                 row = self.conn.execute(stmt).one()
         except sa.exc.SQLAlchemyError:
             return

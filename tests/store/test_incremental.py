@@ -534,6 +534,21 @@ def test_a_resolve_reads_one_snapshot_and_gives_the_connection_back_as_it_was(
 
 
 @pytest.mark.only_backends("postgresql")
+def test_the_planner_settings_of_a_callers_transaction_are_put_back(
+    engine: sa.Engine, pipeline: VideoPipeline, computed: pl.DataFrame
+) -> None:
+    """The fingerprints are read with parallel workers priced at zero; a caller's own
+    settings hold again for the rest of its transaction."""
+    with engine.connect() as conn, conn.begin():
+        conn.exec_driver_sql("SET LOCAL parallel_tuple_cost = 0.5")
+        inside = mx.MetadataStore(conn)
+        assert inside.resolve_update(pipeline.crop).is_empty()
+        assert inside.status(pipeline.crop)[0].in_sync
+        assert conn.exec_driver_sql("SHOW parallel_tuple_cost").scalar() == "0.5"
+        assert conn.exec_driver_sql("SHOW parallel_setup_cost").scalar() == "1000"
+
+
+@pytest.mark.only_backends("postgresql")
 def test_a_state_that_meets_a_serialization_failure_is_skipped_not_given_up(
     engine: sa.Engine, store: mx.MetadataStore, pipeline: VideoPipeline, computed: pl.DataFrame
 ) -> None:

@@ -14,7 +14,8 @@ savepoint.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -79,6 +80,29 @@ class _PostgreSQLFingerprint(RowFingerprint):
 
     def row_hash(self, columns: Sequence[sa.ColumnElement[Any]]) -> sa.ColumnElement[int]:
         return _RecordHash(*(_hashable(c) for c in columns))
+
+    @contextlib.contextmanager
+    def scanning(self, conn: sa.Connection) -> Iterator[None]:
+        # The planner prices each row a parallel worker hands to the leader (parallel_tuple_cost)
+        # as if rows were wide; here each is 16 bytes and the record hash is the work, so it
+        # keeps the scan on one process. Priced at zero for these statements, the hash runs on
+        # every worker allowed (1M rows of each of two tables: 1.65 s -> 1.19 s on 2 cores).
+        # The settings are put back as they were, for the rest of the transaction.
+        before = conn.execute(_CURRENT_COSTS).one()
+        conn.execute(_SET_COSTS, {"setup": "0", "tuple": "0"})
+        try:
+            yield
+        finally:
+            conn.execute(_SET_COSTS, {"setup": before[0], "tuple": before[1]})
+
+
+_CURRENT_COSTS = sa.text(
+    "SELECT current_setting('parallel_setup_cost'), current_setting('parallel_tuple_cost')"
+)
+_SET_COSTS = sa.text(
+    "SELECT set_config('parallel_setup_cost', :setup, true), "
+    "set_config('parallel_tuple_cost', :tuple, true)"
+)
 
 
 POSTGRESQL_FINGERPRINT = _PostgreSQLFingerprint()
