@@ -82,7 +82,8 @@ CASES: dict[str, Case] = {
         refused={"duckdb": {1, 2}},
     ),
     "bool": Case(bool, [True, False]),
-    "str": Case(str, ["", "plain", UNICODE, LONG_TEXT, 'it\'s "q" ;--\n\t\\']),
+    # \N is PostgreSQL's NULL in COPY's text format; \r, \t, \n and \\ are escaped there
+    "str": Case(str, ["", "plain", UNICODE, LONG_TEXT, 'it\'s "q" ;--\n\t\\', "\\N", "a\r\nb"]),
     # PostgreSQL text cannot hold NUL
     "str_nul": Case(str, ["a\x00b"], refused={"postgresql": {0}}),
     "str_max_length": Case(

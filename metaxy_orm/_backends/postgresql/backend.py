@@ -32,21 +32,41 @@ def _psycopg(conn: sa.Connection) -> Any | None:
     return conn.connection.driver_connection if sync else None
 
 
-def _csv_ready(frame: pl.DataFrame) -> pl.DataFrame:
-    """Cast columns whose CSV form PostgreSQL would misread to unambiguous text."""
+def _copy_ready(frame: pl.DataFrame) -> pl.DataFrame:
+    """The frame as COPY's text format reads it: every value whose Polars text PostgreSQL
+    would misread, cast to unambiguous text.
+
+    Write times as UTC text; bytes in bytea's hex form; in text, the four characters the
+    format escapes (backslash, tab, newline, carriage return), where a column holds any. The
+    text format parses faster than CSV (1M rows of eleven columns: ~0.45 s of a 4.1 s COPY)
+    and tells NULL (``\\N``) from the empty string without quoting.
+    """
+    text_columns = [n for n, t in frame.schema.items() if t in _TEXT_TYPES]
+    special = pl.col(text_columns).cast(pl.String).str.contains(r"[\\\t\n\r]").any()
+    flagged = frame.select(special).row(0) if text_columns else ()
     casts = []
     for name, dtype in frame.schema.items():
+        value = pl.col(name)
         if isinstance(dtype, pl.Datetime):
-            value = pl.col(name)
             if dtype.time_zone is None:
                 text = value.dt.strftime("%Y-%m-%d %H:%M:%S%.6f")
             else:
                 text = value.dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%d %H:%M:%S%.6f+00")
             casts.append(text.alias(name))
-        elif dtype == pl.Binary:  # bytea's hex input form
-            value = pl.col(name)
-            casts.append((pl.lit("\\x") + value.bin.encode("hex")).alias(name))
+        elif dtype == pl.Binary:  # bytea's hex input form, its backslash escaped
+            casts.append((pl.lit("\\\\x") + value.bin.encode("hex")).alias(name))
+    for name, has_special in zip(text_columns, flagged, strict=True):
+        if has_special:
+            escaped = pl.col(name).cast(pl.String)
+            for char, escape in _TEXT_ESCAPES:
+                escaped = escaped.str.replace_all(char, escape, literal=True)
+            casts.append(escaped.alias(name))
     return frame.with_columns(casts) if casts else frame
+
+
+_TEXT_TYPES = (pl.String, pl.Categorical, pl.Enum)
+#: What COPY's text format escapes, backslash first.
+_TEXT_ESCAPES = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"))
 
 
 class PostgreSQLBackend(Backend):
@@ -128,18 +148,24 @@ class PostgreSQLBackend(Backend):
         target = (
             sql.Identifier(table.schema, table.name) if table.schema else sql.Identifier(table.name)
         )
-        statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
+        statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT text)").format(
             target, sql.SQL(", ").join(sql.Identifier(c) for c in frame.columns)
         )
         # B-tree inserts in key order fill one page after another; in random order each lands
         # on a page of its own (1M rows into an empty table: 3.4 s instead of 4.6 s of COPY).
         keys = [c.name for c in table.primary_key.columns if c.name in frame.columns]
-        ready = _csv_ready(frame.sort(keys) if keys else frame)
+        ready = _copy_ready(frame.sort(keys) if keys else frame)
         try:
             with raw.cursor() as cursor, cursor.copy(statement) as copy:
                 for offset in range(0, ready.height, _CHUNK_ROWS):
                     buffer = io.BytesIO()
-                    ready.slice(offset, _CHUNK_ROWS).write_csv(buffer, include_header=False)
+                    ready.slice(offset, _CHUNK_ROWS).write_csv(
+                        buffer,
+                        include_header=False,
+                        separator="\t",
+                        quote_style="never",
+                        null_value="\\N",
+                    )
                     copy.write(buffer.getvalue())
         except psycopg.Error as exc:
             # Raise what SQLAlchemy would have raised for the same error through an INSERT.

@@ -87,13 +87,12 @@ class _PostgreSQLFingerprint(RowFingerprint):
         # as if rows were wide; here each is 16 bytes and the record hash is the work, so it
         # keeps the scan on one process. Priced at zero for these statements, the hash runs on
         # every worker allowed (1M rows of each of two tables: 1.65 s -> 1.19 s on 2 cores).
-        # The settings are put back as they were, for the rest of the transaction.
+        # The settings are put back as they were, for the rest of the transaction (a failed
+        # statement aborts the transaction or its savepoint, which takes them back itself).
         before = conn.execute(_CURRENT_COSTS).one()
         conn.execute(_SET_COSTS, {"setup": "0", "tuple": "0"})
-        try:
-            yield
-        finally:
-            conn.execute(_SET_COSTS, {"setup": before[0], "tuple": before[1]})
+        yield
+        conn.execute(_SET_COSTS, {"setup": before[0], "tuple": before[1]})
 
 
 _CURRENT_COSTS = sa.text(
