@@ -141,9 +141,11 @@ def run(backend: str, n: int, changes: int | None = None) -> dict[str, Any]:
 
         initial = samples(n)
         inc = timed(
-            results, "initial.resolve.video", lambda: store.resolve_update(pipeline.video, initial)
+            results,
+            "initial.resolve.video",
+            lambda s=initial: store.resolve_update(pipeline.video, s),
         )
-        timed(results, "initial.write.video", lambda: store.write(pipeline.video, inc.new))
+        timed(results, "initial.write.video", lambda i=inc: store.write(pipeline.video, i.new))
         # a pipeline drops what it has written: the frames are not the store's memory
         del initial, inc
         propagate(store, pipeline, results, "initial")
@@ -158,7 +160,7 @@ def run(backend: str, n: int, changes: int | None = None) -> dict[str, Any]:
         inc = timed(
             results, "update.resolve.video", lambda: store.resolve_update(pipeline.video, updated)
         )
-        timed(results, "update.write.video", lambda: store.write(pipeline.video, inc.stale))
+        timed(results, "update.write.video", lambda i=inc: store.write(pipeline.video, i.stale))
         del inc
         propagate(store, pipeline, results, "update")
 
