@@ -83,6 +83,10 @@ class Backend:
     offline_hashing_refusal: ClassVar[str | None] = None
     #: The row hash of table fingerprints (incremental resolve); ``None``: always recompute.
     fingerprint: ClassVar[RowFingerprint | None] = None
+    #: The isolation level (SQLAlchemy's name) under which every statement of a transaction
+    #: reads one snapshot, where that is not already the default (PostgreSQL's READ COMMITTED
+    #: takes a snapshot per statement): the store's own resolves and statuses run under it.
+    snapshot_isolation: ClassVar[str | None] = None
 
     @classmethod
     def driver_errors(cls) -> tuple[type[Exception], ...]:
@@ -92,6 +96,13 @@ class Backend:
     @classmethod
     def is_missing_schema(cls, error: BaseException) -> bool:
         """Whether a driver error says that a table or column does not exist."""
+        return False
+
+    @classmethod
+    def is_transient(cls, error: BaseException) -> bool:
+        """Whether a failed statement would succeed if the transaction were run again (a
+        serialization failure or a deadlock): an optional write that meets one is skipped,
+        not given up for good."""
         return False
 
     @classmethod
@@ -144,18 +155,6 @@ class Backend:
         return None
 
     # -- queries ---------------------------------------------------------------------------
-
-    #: The isolation level (SQLAlchemy's name) under which every statement of a transaction
-    #: reads one snapshot, where that is not already the default (PostgreSQL's READ COMMITTED
-    #: takes a snapshot per statement): the store's own resolves and statuses run under it.
-    snapshot_isolation: ClassVar[str | None] = None
-
-    @classmethod
-    def is_transient(cls, error: BaseException) -> bool:
-        """Whether a failed statement would succeed if the transaction were run again (a
-        serialization failure or a deadlock): an optional write that meets one is skipped,
-        not given up for good."""
-        return False
 
     #: Whether the planner pulls a plain subquery up into the query around it and evaluates
     #: every reference to one of its computed columns anew (PostgreSQL, SQLite). There a

@@ -30,17 +30,10 @@ class RowFingerprint:
     #: optional write of the fingerprint state must run inside a savepoint.
     needs_savepoint: bool = False
     #: Whether every statement of one of the store's transactions sees the same snapshot
-    #: (DuckDB's MVCC transactions). Elsewhere (PostgreSQL's READ COMMITTED, SQLite's
-    #: autocommitted reads, ClickHouse) the fingerprints are read again after a computation.
+    #: (DuckDB's MVCC transactions). Elsewhere (SQLite's autocommitted reads, ClickHouse, a
+    #: PostgreSQL transaction at READ COMMITTED) the fingerprints are read again after a
+    #: computation, unless the transaction runs at one of ``snapshot_isolations``.
     snapshot_per_transaction: bool = False
-
-    def sees_one_snapshot(self, conn: sa.Connection) -> bool:
-        """Whether every statement of ``conn``'s transaction reads the same snapshot."""
-        if self.snapshot_per_transaction:
-            return True
-        level = conn.get_isolation_level() if self.snapshot_isolations else None
-        return level in self.snapshot_isolations
-
     #: Isolation levels (SQLAlchemy's names) under which a transaction reads one snapshot.
     snapshot_isolations: frozenset[str] = frozenset()
     #: Whether "the rows of the touched samples" is written ``EXISTS (...)`` rather than
@@ -50,6 +43,13 @@ class RowFingerprint:
     semi_join_by_exists: bool = False
     #: ``Table.info`` of the state table (e.g. the table engine of ClickHouse).
     state_table_info: dict[str, Any] = {}
+
+    def sees_one_snapshot(self, conn: sa.Connection) -> bool:
+        """Whether every statement of ``conn``'s transaction reads the same snapshot."""
+        if self.snapshot_per_transaction:
+            return True
+        level = conn.get_isolation_level() if self.snapshot_isolations else None
+        return level in self.snapshot_isolations
 
     def guard(self, conn: sa.Connection) -> contextlib.AbstractContextManager[Any]:
         """Around an optional statement of the store's transaction: a savepoint where a failed
